@@ -1,0 +1,36 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Release builds of the numeric modules use -Ounchecked where it was measured to help.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "SpecDec",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "specdec", targets: ["specdec"]),
+        .library(name: "SpecDecEngine", targets: ["SpecDecEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "SpecDecKernels", path: "Sources/Kernels", swiftSettings: fast),
+        .target(name: "SpecDecGGUF", dependencies: ["SpecDecKernels"], path: "Sources/GGUF"),
+        .target(name: "SpecDecTokenizer", dependencies: ["SpecDecGGUF"], path: "Sources/Tokenizer", swiftSettings: fast),
+        .target(name: "SpecDecModel", dependencies: ["SpecDecGGUF", "SpecDecKernels"], path: "Sources/Model", swiftSettings: fast),
+        .target(name: "SpecDecEngine", dependencies: ["SpecDecModel", "SpecDecTokenizer", "SpecDecGGUF", "SpecDecKernels"],
+                path: "Sources/Engine", swiftSettings: fast),
+        .executableTarget(name: "specdec", dependencies: [
+            "SpecDecEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/specdec"),
+        .target(name: "SpecDecTestSupport", dependencies: ["SpecDecGGUF", "SpecDecKernels"], path: "Sources/TestSupport"),
+        .testTarget(name: "GGUFTests", dependencies: ["SpecDecGGUF", "SpecDecTestSupport"], path: "Tests/GGUFTests"),
+        .testTarget(name: "KernelsTests", dependencies: ["SpecDecKernels"], path: "Tests/KernelsTests"),
+        .testTarget(name: "TokenizerTests", dependencies: ["SpecDecTokenizer", "SpecDecTestSupport"], path: "Tests/TokenizerTests"),
+        .testTarget(name: "ModelTests", dependencies: ["SpecDecModel", "SpecDecTestSupport"], path: "Tests/ModelTests"),
+        .testTarget(name: "EngineTests", dependencies: ["SpecDecEngine", "SpecDecTestSupport"], path: "Tests/EngineTests",
+                    resources: [.copy("Golden")]),
+    ]
+)
