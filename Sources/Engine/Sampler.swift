@@ -1,0 +1,118 @@
+import SpecDecKernels
+import Foundation
+
+/// A probability distribution over a few tokens: ids sorted by decreasing probability, probabilities
+/// summing to 1. Tokens not listed have probability 0.
+public struct TokenDistribution: Sendable, Equatable {
+    public var tokens: [Int32]
+    public var probabilities: [Float]
+
+    public init(tokens: [Int32], probabilities: [Float]) {
+        self.tokens = tokens
+        self.probabilities = probabilities
+    }
+
+    /// The probability of `token` (0 when absent).
+    public func probability(of token: Int32) -> Float {
+        guard let i = tokens.firstIndex(of: token) else { return 0 }
+        return probabilities[i]
+    }
+
+    /// Draws a token with `u` uniform in [0, 1).
+    public func draw(_ u: Float) -> Int32 {
+        var acc: Float = 0
+        for (t, p) in zip(tokens, probabilities) {
+            acc += p
+            if u < acc { return t }
+        }
+        return tokens.last ?? 0
+    }
+}
+
+/// Turns logits into tokens according to ``SamplingParameters``, with its own seeded generator.
+public struct Sampler: Sendable {
+    public let parameters: SamplingParameters
+    /// The generator; deterministic for a given seed.
+    public var rng: SplitMix64
+
+    public init(_ parameters: SamplingParameters) {
+        self.parameters = parameters
+        rng = SplitMix64(seed: parameters.seed)
+    }
+
+    /// A uniform number in [0, 1) from the sampler's generator.
+    public mutating func uniform() -> Float {
+        Float(rng.next() >> 40) / Float(1 << 24)
+    }
+
+    /// The index of the largest logit (the lowest index among equals).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<logits.count where logits[i] > bestValue {
+            bestValue = logits[i]
+            best = i
+        }
+        return Int32(best)
+    }
+
+    /// The next token for `logits`.
+    public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        if parameters.isGreedy { return Sampler.argmax(logits) }
+        let dist = Sampler.distribution(logits, parameters)
+        return dist.draw(uniform())
+    }
+
+    /// The distribution the sampler draws from (after temperature, top-k, top-p and min-p).
+    /// For greedy parameters it is a point mass on the argmax.
+    public static func distribution(_ logits: UnsafeBufferPointer<Float>, _ p: SamplingParameters) -> TokenDistribution {
+        if p.isGreedy { return TokenDistribution(tokens: [argmax(logits)], probabilities: [1]) }
+        let invT = 1 / p.temperature
+        var candidates: [(Int32, Float)]
+        if p.topK > 0 && p.topK < logits.count {
+            candidates = topK(logits, p.topK)
+        } else {
+            candidates = logits.enumerated().map { (Int32($0.offset), $0.element) }
+            candidates.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+        }
+        guard let maxLogit = candidates.first?.1 else { return TokenDistribution(tokens: [0], probabilities: [1]) }
+        var probs = candidates.map { expf(($0.1 - maxLogit) * invT) }
+        var total = probs.reduce(0, +)
+        for i in probs.indices { probs[i] /= total }
+        var keep = probs.count
+        if p.topP < 1 {
+            var acc: Float = 0
+            for i in probs.indices {
+                acc += probs[i]
+                if acc >= p.topP { keep = i + 1; break }
+            }
+        }
+        if p.minP > 0, let top = probs.first {
+            let threshold = p.minP * top
+            var k = 1
+            while k < keep && probs[k] >= threshold { k += 1 }
+            keep = k
+        }
+        probs.removeSubrange(keep...)
+        total = probs.reduce(0, +)
+        for i in probs.indices { probs[i] /= total }
+        return TokenDistribution(tokens: candidates[..<keep].map(\.0), probabilities: probs)
+    }
+
+    /// The k largest logits, sorted by decreasing value (ties: lower id first).
+    static func topK(_ logits: UnsafeBufferPointer<Float>, _ k: Int) -> [(Int32, Float)] {
+        var heap: [(Int32, Float)] = []  // kept sorted descending, small k
+        heap.reserveCapacity(k + 1)
+        var threshold = -Float.infinity
+        for i in 0..<logits.count {
+            let v = logits[i]
+            if heap.count == k && v <= threshold { continue }
+            var j = heap.count
+            heap.append((Int32(i), v))
+            while j > 0 && heap[j - 1].1 < v { heap.swapAt(j, j - 1); j -= 1 }
+            if heap.count > k { heap.removeLast() }
+            if heap.count == k { threshold = heap[k - 1].1 }
+        }
+        return heap
+    }
+}

@@ -1,0 +1,68 @@
+/// Keys and values of every layer for the tokens evaluated so far.
+///
+/// Slots are indexed by position, so rolling back rejected draft tokens is
+/// ``truncate(to:)``: set the length back; later writes overwrite the stale slots.
+public final class KVCache: @unchecked Sendable {
+    /// Number of layers.
+    public let layerCount: Int
+    /// Maximum number of positions.
+    public let capacity: Int
+    /// Width of one position's keys (kvHeads * headDim).
+    public let kvDim: Int
+    /// [layers, capacity, kvDim]
+    let keys: UnsafeMutablePointer<Float>
+    /// [layers, capacity, kvDim]
+    let values: UnsafeMutablePointer<Float>
+    /// Number of valid positions.
+    public internal(set) var count: Int = 0
+
+    /// Allocates a cache for `capacity` positions.
+    public init(layerCount: Int, capacity: Int, kvDim: Int) {
+        precondition(layerCount > 0 && capacity > 0 && kvDim > 0)
+        self.layerCount = layerCount
+        self.capacity = capacity
+        self.kvDim = kvDim
+        let n = layerCount * capacity * kvDim
+        keys = .allocate(capacity: n)
+        values = .allocate(capacity: n)
+        keys.initialize(repeating: 0, count: n)
+        values.initialize(repeating: 0, count: n)
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+    }
+
+    /// Drops every position at or after `length` (no-op when `length >= count`).
+    public func truncate(to length: Int) {
+        count = max(0, min(count, length))
+    }
+
+    /// Empties the cache.
+    public func reset() { count = 0 }
+
+    /// Bytes held by the cache.
+    public var byteCount: Int { 2 * layerCount * capacity * kvDim * MemoryLayout<Float>.size }
+
+    /// Pointer to the keys of `position` in `layer`.
+    @inline(__always) func keyPointer(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+        keys + (layer * capacity + position) * kvDim
+    }
+
+    /// Pointer to the values of `position` in `layer`.
+    @inline(__always) func valuePointer(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+        values + (layer * capacity + position) * kvDim
+    }
+
+    /// A copy of the keys and values of the first `count` positions of every layer (for tests).
+    public func snapshot() -> (keys: [Float], values: [Float]) {
+        var k: [Float] = []
+        var v: [Float] = []
+        for l in 0..<layerCount {
+            k.append(contentsOf: UnsafeBufferPointer(start: keyPointer(layer: l, position: 0), count: count * kvDim))
+            v.append(contentsOf: UnsafeBufferPointer(start: valuePointer(layer: l, position: 0), count: count * kvDim))
+        }
+        return (k, v)
+    }
+}

@@ -1,0 +1,219 @@
+import SpecDecGGUF
+import SpecDecKernels
+import Foundation
+
+/// A view of the logits written by the latest ``Transformer/forward(_:logits:)``.
+///
+/// Valid until the next call of `forward` on the same transformer.
+public struct Logits {
+    /// [rows, vocabularySize]
+    public let base: UnsafePointer<Float>
+    /// Number of rows (positions with logits).
+    public let rows: Int
+    /// Vocabulary size.
+    public let vocabularySize: Int
+
+    /// The logits of row `i`.
+    public subscript(_ i: Int) -> UnsafeBufferPointer<Float> {
+        precondition(i >= 0 && i < rows)
+        return UnsafeBufferPointer(start: base + i * vocabularySize, count: vocabularySize)
+    }
+
+    /// A copy of row `i`.
+    public func row(_ i: Int) -> [Float] { Array(self[i]) }
+}
+
+/// Which positions of a batch need logits.
+public enum LogitsSelection: Sendable {
+    /// Only the last position (prefill).
+    case last
+    /// Every position (verification of a draft).
+    case all
+}
+
+/// A decoder-only transformer (Llama, Qwen2, Gemma 3) over a memory-mapped GGUF file,
+/// with its own KV cache.
+///
+/// ```swift
+/// let model = try Transformer(file: GGUFFile(path: path))
+/// let logits = try model.forward(promptTokens, logits: .last)
+/// model.truncate(to: 10)          // roll back to the first 10 positions
+/// ```
+public final class Transformer: @unchecked Sendable {
+    /// Hyper-parameters.
+    public let config: ModelConfig
+    /// The file the weights are mapped from (kept alive while the model lives).
+    public let file: GGUFFile
+    /// The KV cache.
+    public let cache: KVCache
+    /// Threads used by the kernels.
+    public let pool: ThreadPool
+    let weights: ModelWeights
+    let matmul: MatMul
+    var scratch: Scratch
+
+    /// Loads a model. `contextLength` defaults to min(trained context, 4096); `threads` to the core count.
+    public init(file: GGUFFile, contextLength: Int? = nil, threads: Int? = nil) throws {
+        let config = try ModelConfig(gguf: file)
+        self.config = config
+        self.file = file
+        weights = try ModelWeights(file: file, config: config)
+        let ctx = contextLength ?? min(config.trainedContextLength, 4096)
+        guard ctx > 0 else { throw ModelError.badHyperparameter("context length \(ctx)") }
+        cache = KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
+        pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        matmul = MatMul(pool: pool)
+        scratch = Scratch(config: config, batch: 1, context: ctx)
+    }
+
+    /// Convenience: opens `path` and loads it.
+    public convenience init(path: String, contextLength: Int? = nil, threads: Int? = nil) throws {
+        try self.init(file: GGUFFile(path: path), contextLength: contextLength, threads: threads)
+    }
+
+    /// Number of positions in the cache.
+    public var position: Int { cache.count }
+    /// Maximum positions.
+    public var contextLength: Int { cache.capacity }
+
+    /// Rolls the cache back to its first `length` positions.
+    public func truncate(to length: Int) { cache.truncate(to: length) }
+
+    /// Empties the cache.
+    public func reset() { cache.reset() }
+
+    /// Evaluates `tokens` at positions `position ..< position + tokens.count`, appends their keys and
+    /// values to the cache, and returns logits for the selected positions.
+    ///
+    /// Attention is causal within the batch. Throws before changing any state when the tokens do not
+    /// fit the context or are outside the vocabulary.
+    public func forward(_ tokens: [Int32], logits selection: LogitsSelection = .all) throws -> Logits {
+        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        let start = cache.count
+        guard start + tokens.count <= cache.capacity else {
+            throw ModelError.contextOverflow(requested: start + tokens.count, capacity: cache.capacity)
+        }
+        for t in tokens where t < 0 || Int(t) >= config.vocabularySize {
+            throw ModelError.tokenOutOfRange(token: t, vocabularySize: config.vocabularySize)
+        }
+        let n = tokens.count
+        if scratch.batch < n { scratch = Scratch(config: config, batch: max(n, scratch.batch * 2), context: cache.capacity) }
+        let c = config
+        let d = c.embeddingLength
+        let s = scratch
+
+        // Embeddings: x[b] = embed(tokens[b]) * scale            x: [n, d]
+        let emb = weights.tokenEmbedding
+        let rowBytes = emb.type.byteCount(elements: d) ?? 0
+        for (b, t) in tokens.enumerated() {
+            dequantizeRow(emb.type, emb.data + Int(t) * rowBytes, s.x + b * d, count: d)
+            if c.embeddingScale != 1 { scale(s.x + b * d, d, c.embeddingScale) }
+        }
+        s.prepareRoPE(config: c, start: start, count: n)
+
+        for l in 0..<c.layerCount {
+            attentionBlock(layer: l, start: start, count: n)
+            feedForwardBlock(layer: l, count: n)
+        }
+        cache.count = start + n
+
+        // Final norm and output projection for the selected rows.
+        let firstRow = selection == .all ? 0 : n - 1
+        let rows = n - firstRow
+        for b in firstRow..<n { rmsNormalize(s.x + b * d, weights.outputNorm, s.xb + (b - firstRow) * d, d, c.rmsEpsilon) }
+        let vocab = c.vocabularySize
+        if s.logitsCapacity < rows * vocab { s.growLogits(rows * vocab) }
+        matmul.multiply(weights.output, input: s.xb, inStride: d, batch: rows, output: s.logits, outStride: vocab)
+        if c.finalLogitSoftcap > 0 {
+            let cap = c.finalLogitSoftcap
+            for i in 0..<(rows * vocab) { s.logits[i] = cap * tanhf(s.logits[i] / cap) }
+        }
+        return Logits(base: s.logits, rows: rows, vocabularySize: vocab)
+    }
+
+    private func attentionBlock(layer l: Int, start: Int, count n: Int) {
+        let c = config
+        let w = weights.layers[l]
+        let s = scratch
+        let d = c.embeddingLength
+        let hd = c.headDim
+        let qDim = c.headCount * hd
+        let kvDim = c.kvHeadCount * hd
+        for b in 0..<n { rmsNormalize(s.x + b * d, w.attnNorm, s.xb + b * d, d, c.rmsEpsilon) }
+        matmul.multiply(w.wq, input: s.xb, inStride: d, batch: n, output: s.q, outStride: qDim)
+        matmul.multiply(w.wk, input: s.xb, inStride: d, batch: n, output: s.k, outStride: kvDim)
+        matmul.multiply(w.wv, input: s.xb, inStride: d, batch: n, output: s.v, outStride: kvDim)
+        let sliding = c.isSlidingLayer(l)
+        for b in 0..<n {
+            let q = s.q + b * qDim, k = s.k + b * kvDim, v = s.v + b * kvDim
+            if let bq = w.bq { addInPlace(q, bq, qDim) }
+            if let bk = w.bk { addInPlace(k, bk, kvDim) }
+            if let bv = w.bv { addInPlace(v, bv, kvDim) }
+            if let qn = w.qNorm { for h in 0..<c.headCount { rmsNormalize(q + h * hd, qn, q + h * hd, hd, c.rmsEpsilon) } }
+            if let kn = w.kNorm { for h in 0..<c.kvHeadCount { rmsNormalize(k + h * hd, kn, k + h * hd, hd, c.rmsEpsilon) } }
+            let (cosT, sinT) = s.rope(row: b, local: sliding)
+            for h in 0..<c.headCount { applyRoPE(q + h * hd, cosT, sinT, hd, c.ropeStyle) }
+            for h in 0..<c.kvHeadCount { applyRoPE(k + h * hd, cosT, sinT, hd, c.ropeStyle) }
+            cache.keyPointer(layer: l, position: start + b).update(from: k, count: kvDim)
+            cache.valuePointer(layer: l, position: start + b).update(from: v, count: kvDim)
+        }
+        // Attention: one task per (row, head).
+        let heads = c.headCount
+        let group = c.headCount / c.kvHeadCount
+        let window = sliding ? c.slidingWindow : 0
+        let cap = cache.capacity
+        let cache = self.cache
+        pool.run(tasks: n * heads) { task in
+            let b = task / heads, h = task % heads
+            let pos = start + b
+            let first = window > 0 ? max(0, pos - window + 1) : 0
+            let q = s.q + b * qDim + h * hd
+            let kvOff = (h / group) * hd
+            let scores = s.scores + task * cap
+            var maxScore = -Float.infinity
+            for t in first...pos {
+                let sc = dotProduct(q, cache.keyPointer(layer: l, position: t) + kvOff, hd) * c.attentionScale
+                scores[t] = sc
+                maxScore = max(maxScore, sc)
+            }
+            var sum: Float = 0
+            for t in first...pos {
+                let e = expf(scores[t] - maxScore)
+                scores[t] = e
+                sum += e
+            }
+            let out = s.attn + b * qDim + h * hd
+            out.initialize(repeating: 0, count: hd)
+            let inv = 1 / sum
+            for t in first...pos {
+                accumulate(scores[t] * inv, cache.valuePointer(layer: l, position: t) + kvOff, out, hd)
+            }
+        }
+        matmul.multiply(w.wo, input: s.attn, inStride: qDim, batch: n, output: s.xb, outStride: d)
+        for b in 0..<n {
+            if let pn = w.postAttnNorm { rmsNormalize(s.xb + b * d, pn, s.xb + b * d, d, c.rmsEpsilon) }
+            addInPlace(s.x + b * d, s.xb + b * d, d)
+        }
+    }
+
+    private func feedForwardBlock(layer l: Int, count n: Int) {
+        let c = config
+        let w = weights.layers[l]
+        let s = scratch
+        let d = c.embeddingLength
+        let f = c.feedForwardLength
+        for b in 0..<n { rmsNormalize(s.x + b * d, w.ffnNorm, s.xb + b * d, d, c.rmsEpsilon) }
+        matmul.multiply(w.wGate, input: s.xb, inStride: d, batch: n, output: s.gate, outStride: f)
+        matmul.multiply(w.wUp, input: s.xb, inStride: d, batch: n, output: s.up, outStride: f)
+        if c.architecture == .gemma3 {
+            geluGate(s.gate, s.up, n * f)
+        } else {
+            siluGate(s.gate, s.up, n * f)
+        }
+        matmul.multiply(w.wDown, input: s.gate, inStride: f, batch: n, output: s.xb, outStride: d)
+        for b in 0..<n {
+            if let pn = w.postFFNNorm { rmsNormalize(s.xb + b * d, pn, s.xb + b * d, d, c.rmsEpsilon) }
+            addInPlace(s.x + b * d, s.xb + b * d, d)
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import SpecDecEngine
+
+/// `specdec generate`: one completion, streamed or as JSON.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate a continuation of a prompt.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(help: "The prompt text.") var prompt: String
+    @Flag(help: "Wrap the prompt in the model's chat template and stop at the end of the turn.") var chat = false
+    @Option(help: "System prompt (with --chat).") var system: String?
+    @Option(name: .customLong("max-tokens"), help: "Maximum tokens to generate.") var maxTokens: Int = 256
+    @Option(name: .customLong("stop"), help: "Stop when this string appears (repeatable).") var stop: [String] = []
+    @Option(help: "Output format: text (streamed) or json (one object at the end).") var format: OutputFormat = .text
+
+    enum OutputFormat: String, ExpressibleByArgument { case text, json }
+
+    func validate() throws {
+        if maxTokens < 0 { throw ValidationError("--max-tokens must be >= 0") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let model = try modelOptions.load()
+            let tokens = model.promptTokens(prompt, chat: chat, system: system)
+            let generator = Generator(model: model)
+            var options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stopStrings: stop)
+            options.stopAtEndOfTurn = true
+            let result = try generator.generate(prompt: tokens, options: options) { piece in
+                if format == .text { emit(piece) }
+                return true
+            }
+            switch format {
+            case .text:
+                emit("\n")
+                let s = result.stats
+                note(String(format: "[%d prompt tokens, %d generated, prefill %.2f s, %.2f tokens/s, stop: %@]",
+                            s.promptTokens, s.generatedTokens, s.prefillSeconds, s.tokensPerSecond, result.stopReason.rawValue))
+            case .json:
+                let out = GenerateJSON(promptTokens: result.promptTokens, tokens: result.tokens, text: result.text,
+                                       stopReason: result.stopReason.rawValue, stats: result.stats)
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                emit(String(decoding: try enc.encode(out), as: UTF8.self) + "\n")
+            }
+        }
+    }
+}
+
+/// The `--format json` object of `specdec generate`.
+struct GenerateJSON: Encodable {
+    var promptTokens: [Int32]
+    var tokens: [Int32]
+    var text: String
+    var stopReason: String
+    var stats: GenerationStats
+
+    enum CodingKeys: String, CodingKey {
+        case promptTokens = "prompt_tokens", tokens, text, stopReason = "stop_reason", stats
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import SpecDecEngine
+
+@main
+struct SpecDecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "specdec",
+        abstract: "SpecDec: a speculative-decoding LLM inference engine for GGUF models.",
+        subcommands: [Generate.self, Chat.self, Tokenize.self, Pull.self, Models.self],
+        defaultSubcommand: nil)
+}
+
+/// Options shared by every command that loads a model.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model: a known name (see `specdec models`) or a path to a GGUF file.")
+    var model: String = "qwen2.5-coder-1.5b"
+
+    @Option(name: .long, help: "Worker threads (default: the number of cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Context length in tokens (default: min(trained context, 4096)).")
+    var context: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let context, context < 2 { throw ValidationError("--context must be at least 2") }
+    }
+
+    func load() throws -> LoadedModel {
+        try LoadedModel(model, contextLength: context, threads: threads)
+    }
+}
+
+/// Sampling options shared by generate and chat.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling temperature (0 = greedy).") var temperature: Float = 0
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0 = off).") var topK: Int = 0
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1 = off).") var topP: Float = 1
+    @Option(name: .customLong("min-p"), help: "Minimum probability relative to the top token (0 = off).") var minP: Float = 0
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+
+    var parameters: SamplingParameters {
+        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, seed: seed)
+    }
+
+    func validate() throws {
+        do { try parameters.validate() } catch { throw ValidationError("\(error)") }
+    }
+}
+
+/// Writes to stdout without buffering delays.
+func emit(_ s: String) {
+    FileHandle.standardOutput.write(Data(s.utf8))
+}
+
+/// Writes a line to stderr.
+func note(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Runs `body`, turning engine errors into a one-line message and exit status 1.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let e as ValidationError {
+        throw e
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        note("error: \(error)")
+        throw ExitCode.failure
+    }
+}

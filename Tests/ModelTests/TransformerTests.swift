@@ -1,0 +1,125 @@
+import XCTest
+import SpecDecGGUF
+import SpecDecKernels
+import SpecDecModel
+import SpecDecTestSupport
+
+final class TransformerTests: XCTestCase {
+    static let architectures = ["llama", "qwen2", "gemma3"]
+
+    private func tiny(_ arch: String, _ configure: (inout TinyModel.Spec) -> Void = { _ in }) throws -> Transformer {
+        var spec = TinyModel.Spec(architecture: arch)
+        configure(&spec)
+        return try Transformer(path: try TinyModel.write(spec), contextLength: 64, threads: 2)
+    }
+
+    private func maxDiff(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    func testBatchedLogitsEqualTokenByTokenLogitsForEveryArchitecture() throws {
+        let tokens: [Int32] = [5, 17, 200, 3, 99, 42, 7, 150, 11, 64, 23]  // crosses gemma's window of 8
+        for arch in Self.architectures {
+            let m = try tiny(arch)
+            let batched = try m.forward(tokens, logits: .all)
+            let all = (0..<tokens.count).map { batched.row($0) }
+            m.reset()
+            for (i, t) in tokens.enumerated() {
+                let step = try m.forward([t], logits: .all)
+                XCTAssertLessThan(maxDiff(step.row(0), all[i]), 2e-4, "\(arch) position \(i)")
+            }
+        }
+    }
+
+    func testTruncateThenForwardEqualsAFreshForward() throws {
+        let prompt: [Int32] = [1, 2, 3, 4, 5, 6]
+        let a: [Int32] = [50, 51, 52, 53, 54]
+        let b: [Int32] = [70, 71, 72]
+        for arch in Self.architectures {
+            let m = try tiny(arch)
+            _ = try m.forward(prompt + a, logits: .all)
+            m.truncate(to: prompt.count)
+            XCTAssertEqual(m.position, prompt.count)
+            let rolled = try m.forward(b, logits: .all)
+            let rolledRows = (0..<b.count).map { rolled.row($0) }
+            let rolledCache = m.cache.snapshot()
+            m.reset()
+            let fresh = try m.forward(prompt + b, logits: .all)
+            for i in 0..<b.count {
+                XCTAssertLessThan(maxDiff(rolledRows[i], fresh.row(prompt.count + i)), 1e-4, "\(arch) row \(i)")
+            }
+            let freshCache = m.cache.snapshot()
+            XCTAssertLessThan(maxDiff(rolledCache.keys, freshCache.keys), 1e-4)
+            XCTAssertLessThan(maxDiff(rolledCache.values, freshCache.values), 1e-4)
+        }
+    }
+
+    func testLastLogitsSelectionEqualsTheLastRowOfAll() throws {
+        let m = try tiny("qwen2")
+        let tokens: [Int32] = [9, 8, 7, 6]
+        let all = try m.forward(tokens, logits: .all).row(3)
+        m.reset()
+        let last = try m.forward(tokens, logits: .last)
+        XCTAssertEqual(last.rows, 1)
+        XCTAssertLessThan(maxDiff(last.row(0), all), 1e-5)
+    }
+
+    func testQuantizedWeightsRunAndStayCloseToFloatWeights() throws {
+        let tokens: [Int32] = [3, 1, 4, 1, 5]
+        let ref = try tiny("llama") { $0.weightType = .f32 }
+        let refLogits = try ref.forward(tokens, logits: .last).row(0)
+        for type in [GGMLType.q8_0, .q4_K, .q6_K, .q5_0, .f16] {
+            let m = try tiny("llama") { $0.weightType = type; $0.embeddingType = type; $0.dim = 256; $0.ffn = 256; $0.heads = 4; $0.headDim = 64; $0.kvHeads = 2 }
+            let f = try tiny("llama") { $0.weightType = .f32; $0.dim = 256; $0.ffn = 256; $0.heads = 4; $0.headDim = 64; $0.kvHeads = 2 }
+            let q = try m.forward(tokens, logits: .last).row(0)
+            let r = try f.forward(tokens, logits: .last).row(0)
+            let scale = r.map(abs).max() ?? 1
+            XCTAssertLessThan(maxDiff(q, r) / scale, 0.25, "\(type)")
+            XCTAssertTrue(q.allSatisfy(\.isFinite))
+        }
+        XCTAssertEqual(refLogits.count, ByteVocabulary.size)
+    }
+
+    func testTooManyTokensForTheContextThrowsAndLeavesTheCacheAlone() throws {
+        let m = try tiny("llama")
+        _ = try m.forward([1, 2, 3], logits: .last)
+        XCTAssertThrowsError(try m.forward([Int32](repeating: 1, count: 62), logits: .last)) { error in
+            XCTAssertEqual(error as? ModelError, .contextOverflow(requested: 65, capacity: 64))
+        }
+        XCTAssertEqual(m.position, 3)
+    }
+
+    func testTokenOutsideTheVocabularyThrows() throws {
+        let m = try tiny("gemma3")
+        XCTAssertThrowsError(try m.forward([1, Int32(ByteVocabulary.size)], logits: .last)) { error in
+            XCTAssertEqual(error as? ModelError, .tokenOutOfRange(token: Int32(ByteVocabulary.size), vocabularySize: ByteVocabulary.size))
+        }
+        XCTAssertThrowsError(try m.forward([], logits: .last))
+        XCTAssertEqual(m.position, 0)
+    }
+
+    func testUnknownArchitectureIsNamedInTheError() throws {
+        var w = TinyModel.writer(TinyModel.Spec(architecture: "llama"))
+        w.set("general.architecture", .string("mamba"))
+        let path = TinyModel.temporaryPath(name: "mamba.gguf")
+        try w.write(to: path)
+        XCTAssertThrowsError(try Transformer(path: path)) { error in
+            XCTAssertEqual(error as? ModelError, .unknownArchitecture("mamba"))
+            XCTAssertTrue("\(error)".contains("mamba"))
+        }
+    }
+
+    func testMissingTensorIsNamedInTheError() throws {
+        var spec = TinyModel.Spec(architecture: "qwen2")
+        spec.layers = 1
+        let full = TinyModel.writer(spec)
+        // Rebuild without one tensor by writing a model whose config claims two layers.
+        var w = full
+        w.set("qwen2.block_count", .uint32(2))
+        let path = TinyModel.temporaryPath(name: "missing.gguf")
+        try w.write(to: path)
+        XCTAssertThrowsError(try Transformer(path: path)) { error in
+            XCTAssertEqual(error as? GGUFError, .missingTensor("blk.1.attn_norm.weight"))
+        }
+    }
+}
