@@ -19,7 +19,9 @@ let package = Package(
         .target(name: "SpecDecGGUF", dependencies: ["SpecDecKernels"], path: "Sources/GGUF"),
         .target(name: "SpecDecTokenizer", dependencies: ["SpecDecGGUF"], path: "Sources/Tokenizer", swiftSettings: fast),
         .target(name: "SpecDecModel", dependencies: ["SpecDecGGUF", "SpecDecKernels"], path: "Sources/Model", swiftSettings: fast),
-        .target(name: "SpecDecEngine", dependencies: ["SpecDecModel", "SpecDecTokenizer", "SpecDecGGUF", "SpecDecKernels"],
+        .target(name: "SpecDecSpeculation", dependencies: ["SpecDecModel", "SpecDecKernels"], path: "Sources/Speculation",
+                swiftSettings: fast),
+        .target(name: "SpecDecEngine", dependencies: ["SpecDecSpeculation", "SpecDecModel", "SpecDecTokenizer", "SpecDecGGUF", "SpecDecKernels"],
                 path: "Sources/Engine", swiftSettings: fast),
         .executableTarget(name: "specdec", dependencies: [
             "SpecDecEngine",
@@ -30,6 +32,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["SpecDecKernels"], path: "Tests/KernelsTests"),
         .testTarget(name: "TokenizerTests", dependencies: ["SpecDecTokenizer", "SpecDecTestSupport"], path: "Tests/TokenizerTests"),
         .testTarget(name: "ModelTests", dependencies: ["SpecDecModel", "SpecDecTestSupport"], path: "Tests/ModelTests"),
+        .testTarget(name: "SpeculationTests", dependencies: ["SpecDecSpeculation", "SpecDecTestSupport"], path: "Tests/SpeculationTests"),
         .testTarget(name: "EngineTests", dependencies: ["SpecDecEngine", "SpecDecTestSupport"], path: "Tests/EngineTests",
                     resources: [.copy("Golden")]),
     ]

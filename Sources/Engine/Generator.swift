@@ -1,5 +1,6 @@
 import Foundation
 import SpecDecModel
+@_exported import SpecDecSpeculation
 import SpecDecTokenizer
 
 /// Why generation ended.

@@ -1,5 +1,6 @@
 import SpecDecGGUF
 import SpecDecModel
+@_exported import SpecDecSpeculation
 import SpecDecTokenizer
 
 /// A model ready to generate: weights, tokenizer and chat template from one GGUF file.

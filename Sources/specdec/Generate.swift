@@ -9,7 +9,9 @@ struct Generate: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
 
-    @Option(help: "The prompt text.") var prompt: String
+    @Option(help: "The prompt text.") var prompt: String = ""
+    @Option(name: .customLong("prompt-ids"), help: "The prompt as comma-separated token ids (instead of --prompt).")
+    var promptIDs: String?
     @Flag(help: "Wrap the prompt in the model's chat template and stop at the end of the turn.") var chat = false
     @Option(help: "System prompt (with --chat).") var system: String?
     @Option(name: .customLong("max-tokens"), help: "Maximum tokens to generate.") var maxTokens: Int = 256
@@ -20,12 +22,14 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         if maxTokens < 0 { throw ValidationError("--max-tokens must be >= 0") }
+        if promptIDs == nil && prompt.isEmpty { throw ValidationError("give --prompt TEXT (or --prompt-ids)") }
+        if let promptIDs, parseIDs(promptIDs) == nil { throw ValidationError("--prompt-ids must be comma-separated integers") }
     }
 
     func run() throws {
         try reportingErrors {
             let model = try modelOptions.load()
-            let tokens = model.promptTokens(prompt, chat: chat, system: system)
+            let tokens = promptIDs.flatMap(parseIDs) ?? model.promptTokens(prompt, chat: chat, system: system)
             let generator = Generator(model: model)
             var options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stopStrings: stop)
             options.stopAtEndOfTurn = true
@@ -61,4 +65,11 @@ struct GenerateJSON: Encodable {
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens", tokens, text, stopReason = "stop_reason", stats
     }
+}
+
+/// Parses "1,2, 3" into token ids.
+func parseIDs(_ s: String) -> [Int32]? {
+    let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    let ids = parts.compactMap { Int32($0) }
+    return ids.count == parts.count && !ids.isEmpty ? ids : nil
 }

@@ -27,9 +27,20 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
 
     /// Throws a message naming the first out-of-range parameter.
     public func validate() throws {
-        guard temperature >= 0, temperature.isFinite else { throw EngineError.invalidParameter("temperature must be >= 0, got \(temperature)") }
-        guard topK >= 0 else { throw EngineError.invalidParameter("top-k must be >= 0, got \(topK)") }
-        guard topP > 0, topP <= 1 else { throw EngineError.invalidParameter("top-p must be in (0, 1], got \(topP)") }
-        guard minP >= 0, minP < 1 else { throw EngineError.invalidParameter("min-p must be in [0, 1), got \(minP)") }
+        guard temperature >= 0, temperature.isFinite else { throw SamplingError.invalidParameter("temperature must be >= 0, got \(temperature)") }
+        guard topK >= 0 else { throw SamplingError.invalidParameter("top-k must be >= 0, got \(topK)") }
+        guard topP > 0, topP <= 1 else { throw SamplingError.invalidParameter("top-p must be in (0, 1], got \(topP)") }
+        guard minP >= 0, minP < 1 else { throw SamplingError.invalidParameter("min-p must be in [0, 1), got \(minP)") }
+    }
+}
+
+/// An out-of-range sampling parameter.
+public enum SamplingError: Error, CustomStringConvertible, Equatable {
+    case invalidParameter(String)
+
+    public var description: String {
+        switch self {
+        case .invalidParameter(let s): return "invalid sampling parameter: \(s)"
+        }
     }
 }

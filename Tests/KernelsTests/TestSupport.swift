@@ -1,0 +1,47 @@
+import XCTest
+@testable import SpecDecKernels
+
+/// Formats stored in weight files that the kernels support.
+let weightFormats: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
+
+/// Deterministic pseudo-random floats, roughly Gaussian (sum of uniforms) with occasional outliers
+/// so that scales and mins are exercised.
+func randomFloats(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+    var rng = SplitMix64(seed: seed)
+    return (0..<count).map { i in
+        var s: Float = 0
+        for _ in 0..<4 { s += Float.random(in: -1...1, using: &rng) }
+        let v = s * 0.5 * scale
+        return i % 97 == 13 ? v * 4 : v
+    }
+}
+
+/// Quantizes `values` (a whole number of blocks) into freshly allocated bytes of format `type`.
+func quantized(_ type: GGMLType, _ values: [Float]) -> [UInt8] {
+    var bytes = [UInt8](repeating: 0, count: type.byteCount(elements: values.count)!)
+    values.withUnsafeBufferPointer { src in
+        bytes.withUnsafeMutableBytes { quantizeRow(type, src.baseAddress!, $0.baseAddress!, count: values.count) }
+    }
+    return bytes
+}
+
+/// Dequantizes bytes of format `type` holding `count` elements.
+func dequantized(_ type: GGMLType, _ bytes: [UInt8], count: Int) -> [Float] {
+    var out = [Float](repeating: .nan, count: count)
+    bytes.withUnsafeBytes { src in
+        out.withUnsafeMutableBufferPointer { dequantizeRow(type, src.baseAddress!, $0.baseAddress!, count: count) }
+    }
+    return out
+}
+
+/// sqrt(Σ(a-b)²) / sqrt(Σb²)
+func relativeRMSError(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count)
+    var num = 0.0, den = 0.0
+    for i in 0..<a.count {
+        let d = Double(a[i]) - Double(b[i])
+        num += d * d
+        den += Double(b[i]) * Double(b[i])
+    }
+    return den == 0 ? num.squareRoot() : (num / den).squareRoot()
+}
