@@ -24,7 +24,7 @@ void sdk_quantize_act_k(const float *x, long n, void *dst);
 /// when biasMul > 0, int32 -biasMul*sum(q) per lane; when biasMul == 0, float d*sum(q)/8 per lane.
 void sdk_quantize_act_legacy(const float *x, long n, void *dst, int biasMul);
 
-/// Computes out[c*outStride + (r - r0)] = dot(row r of W, activation column c) for r in r0..<r1, c in 0..<batch.
+/// Computes out[c*outStride + r] = dot(row r of W, activation column c) for r in r0..<r1, c in 0..<batch.
 /// `type` is the ggml type number; `act` is the activation buffer (quantized layout above, or raw
 /// floats for F32/F16/BF16) with columns `actStride` bytes apart.
 void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, long cols,

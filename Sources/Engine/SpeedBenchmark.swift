@@ -1,0 +1,132 @@
+import Foundation
+import SpecDecModel
+import SpecDecKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Results of ``SpeedBenchmark``, encoded as `specdec speed --format json` prints them.
+public struct SpeedReport: Sendable, Codable {
+    /// Wall time of one forward over `size` new tokens (logits for every position) at context 256.
+    public struct BatchTiming: Sendable, Codable {
+        public var size: Int
+        public var seconds: Double
+        /// seconds / seconds at size 1
+        public var ratio: Double
+    }
+
+    public var model: String
+    public var threads: Int
+    public var decodeTokensPerSecond: Double
+    public var prefillTokensPerSecond: Double
+    public var batch: [BatchTiming]
+    public var peakRSSBytes: Int
+    public var modelFileBytes: Int
+
+    enum CodingKeys: String, CodingKey {
+        case model, threads, batch
+        case decodeTokensPerSecond = "decode_tokens_per_second"
+        case prefillTokensPerSecond = "prefill_tokens_per_second"
+        case peakRSSBytes = "peak_rss_bytes"
+        case modelFileBytes = "model_file_bytes"
+    }
+
+    /// A markdown table of the report.
+    public var markdown: String {
+        var s = "| model | threads | decode tok/s | prefill tok/s | peak RSS MiB |\n|---|---|---|---|---|\n"
+        s += String(format: "| %@ | %d | %.1f | %.1f | %.0f |\n\n", model, threads, decodeTokensPerSecond,
+                    prefillTokensPerSecond, Double(peakRSSBytes) / 1_048_576)
+        s += "| batch B | forward ms | ratio to B=1 |\n|---|---|---|\n"
+        for b in batch { s += String(format: "| %d | %.1f | %.2f |\n", b.size, b.seconds * 1000, b.ratio) }
+        return s
+    }
+}
+
+/// A llama-bench-style measurement of one model: decode, prefill, and batched forward cost.
+/// Every figure is the median of `repetitions` runs after a warm-up.
+public struct SpeedBenchmark: Sendable {
+    public var decodeTokens = 128
+    public var prefillTokens = 512
+    public var batchSizes = [1, 2, 4, 8, 16, 32]
+    public var batchContext = 256
+    public var repetitions = 5
+
+    public init() {}
+
+    /// Runs the benchmark on `model` (its cache is reset). `progress` receives a line per phase.
+    public func run(_ model: LoadedModel, progress: (String) -> Void = { _ in }) throws -> SpeedReport {
+        let tf = model.transformer
+        let vocab = tf.config.vocabularySize
+        var rng = SplitMix64(seed: 42)
+        func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32.random(in: 100..<Int32(min(vocab, 30_000)), using: &rng) } }
+        let needed = max(prefillTokens, batchContext + (batchSizes.max() ?? 1), 16 + decodeTokens)
+        guard needed <= tf.contextLength else {
+            throw EngineError.invalidParameter("the benchmark needs a context of \(needed) tokens; use --context \(needed)")
+        }
+
+        // Decode: a short prompt, then tokens one at a time (greedy).
+        progress("decode: \(decodeTokens) tokens x \(repetitions)")
+        let prompt = randomTokens(16)
+        var decodeTimes: [Double] = []
+        for rep in 0...repetitions {
+            tf.reset()
+            var logits = try tf.forward(prompt, logits: .last)
+            let t0 = DispatchTime.now()
+            for _ in 0..<decodeTokens {
+                let next = Sampler.argmax(logits[0])
+                logits = try tf.forward([next], logits: .last)
+            }
+            if rep > 0 { decodeTimes.append(seconds(since: t0)) }  // rep 0 warms up
+        }
+
+        progress("prefill: \(prefillTokens) tokens x \(repetitions)")
+        let long = randomTokens(prefillTokens)
+        var prefillTimes: [Double] = []
+        for rep in 0...repetitions {
+            tf.reset()
+            let t0 = DispatchTime.now()
+            _ = try tf.forward(long, logits: .last)
+            if rep > 0 { prefillTimes.append(seconds(since: t0)) }
+        }
+
+        progress("batched forward at context \(batchContext): B = \(batchSizes.map(String.init).joined(separator: ", "))")
+        tf.reset()
+        _ = try tf.forward(randomTokens(batchContext), logits: .last)
+        var timings: [SpeedReport.BatchTiming] = []
+        for b in batchSizes {
+            let tokens = randomTokens(b)
+            var times: [Double] = []
+            for rep in 0...repetitions {
+                tf.truncate(to: batchContext)
+                let t0 = DispatchTime.now()
+                _ = try tf.forward(tokens, logits: .all)
+                if rep > 0 { times.append(seconds(since: t0)) }
+            }
+            let m = median(times)
+            timings.append(.init(size: b, seconds: m, ratio: m / (timings.first?.seconds ?? m)))
+        }
+        tf.reset()
+        let size = (try? FileManager.default.attributesOfItem(atPath: model.file.path)[.size] as? Int) ?? 0
+        return SpeedReport(model: model.name, threads: tf.pool.threadCount,
+                           decodeTokensPerSecond: Double(decodeTokens) / median(decodeTimes),
+                           prefillTokensPerSecond: Double(prefillTokens) / median(prefillTimes),
+                           batch: timings, peakRSSBytes: peakResidentBytes(), modelFileBytes: size)
+    }
+}
+
+/// The median of `xs` (0 for none).
+func median(_ xs: [Double]) -> Double {
+    guard !xs.isEmpty else { return 0 }
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Peak resident set size of this process (VmHWM), in bytes.
+public func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}
