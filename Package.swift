@@ -15,7 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "SpecDecKernels", path: "Sources/Kernels", swiftSettings: fast),
+        .target(name: "SpecDecCKernels", path: "Sources/CKernels"),
+        .target(name: "SpecDecKernels", dependencies: ["SpecDecCKernels"], path: "Sources/Kernels", swiftSettings: fast),
         .target(name: "SpecDecGGUF", dependencies: ["SpecDecKernels"], path: "Sources/GGUF"),
         .target(name: "SpecDecTokenizer", dependencies: ["SpecDecGGUF"], path: "Sources/Tokenizer", swiftSettings: fast),
         .target(name: "SpecDecModel", dependencies: ["SpecDecGGUF", "SpecDecKernels"], path: "Sources/Model", swiftSettings: fast),

@@ -12,11 +12,28 @@
 /// Most activation columns one pass over a weight row serves (accumulators live in registers).
 #define SDK_MAX_NB 8
 
-/// Bytes of metadata per 256-element block in the K activation layout.
+/// Bytes of metadata per 256-element block in the K activation layout:
+/// int32 bias16[16] (Q6_K: -32*sum of q over group g(p), in accumulator lane order),
+/// float fsum8[8] (d*sum of q per 32-value sub-block, natural order), float d.
 #define SDK_KMETA 128
-#define SDK_KMETA_FSUM 0
-#define SDK_KMETA_BSUMS 32
-#define SDK_KMETA_D 64
+#define SDK_KMETA_BIAS 0
+#define SDK_KMETA_FSUM 64
+#define SDK_KMETA_D 96
+
+/// Tables describing the byte order of unpacked K-quant weight vectors (and so of the activations).
+typedef struct {
+    uint8_t perm[2][256];      // [0]: Q4_K/Q5_K, [1]: Q6_K: element held by byte i of the 4 vectors
+    uint8_t q5_qh_index[256];  // Q5_K: qh byte holding the high bit of byte i
+    uint8_t q5_qh_bit[256];    // Q5_K: mask of that bit
+    uint8_t q6_qh_index[256];  // Q6_K: qh byte holding the high bits of byte i
+    uint8_t q6_qh_shift[256];  // Q6_K: multishift offset moving them to bits 4..5
+    uint8_t ms_lo[64], ms_hi[64];
+    int q6_group[16];          // Q6_K: 16-value group summed in accumulator lane p
+    int k4_sub[16];            // Q4_K/Q5_K: 32-value sub-block summed in accumulator lane p
+} sdk_k_tables_t;
+
+extern sdk_k_tables_t sdk_k_tables;
+void sdk_init_tables(void);
 
 SDK_TARGET SDK_INLINE float sdk_h2f(const uint8_t *p) {
     uint16_t h;
@@ -24,36 +41,59 @@ SDK_TARGET SDK_INLINE float sdk_h2f(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-typedef void (*sdk_row_fn)(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb,
-                           float *out, long ostride);
+/// One weight row against NB activation columns over units [u0, u1) of the row (units: 256-blocks for
+/// K-quants, 32-blocks for legacy formats, elements for float formats). `state` holds NB partial
+/// accumulator vectors between calls: zeroed when `first`, reduced into out[c*ostride] when `last`.
+typedef void (*sdk_row_fn)(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out,
+                           long ostride, long u0, long u1, float *state, int first, int last);
 
-void sdk_rows_q4_K(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_q5_K(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_q6_K(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_q4_0(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_q4_1(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_q5_0(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_q5_1(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_q8_0(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_f32(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_f16(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
-void sdk_rows_bf16(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride);
+#define SDK_ROW_ARGS                                                                                         \
+    const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride, long u0, \
+        long u1, float *state, int first, int last
 
-/// Expands to a function `name` that calls `impl(w, cols, act, astride, NB, out, ostride)`
-/// with NB a compile-time constant 1...SDK_MAX_NB, so the per-column loops unroll into registers.
-#define SDK_DISPATCH_NB(name, impl)                                                                  \
-    SDK_TARGET void name(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb,      \
-                         float *out, long ostride) {                                                 \
-        switch (nb) {                                                                                \
-        case 1: impl(w, cols, act, astride, 1, out, ostride); break;                                 \
-        case 2: impl(w, cols, act, astride, 2, out, ostride); break;                                 \
-        case 3: impl(w, cols, act, astride, 3, out, ostride); break;                                 \
-        case 4: impl(w, cols, act, astride, 4, out, ostride); break;                                 \
-        case 5: impl(w, cols, act, astride, 5, out, ostride); break;                                 \
-        case 6: impl(w, cols, act, astride, 6, out, ostride); break;                                 \
-        case 7: impl(w, cols, act, astride, 7, out, ostride); break;                                 \
-        default: impl(w, cols, act, astride, 8, out, ostride); break;                                \
-        }                                                                                            \
+void sdk_rows_q4_K(SDK_ROW_ARGS);
+void sdk_rows_q5_K(SDK_ROW_ARGS);
+void sdk_rows_q6_K(SDK_ROW_ARGS);
+void sdk_rows_q4_0(SDK_ROW_ARGS);
+void sdk_rows_q4_1(SDK_ROW_ARGS);
+void sdk_rows_q5_0(SDK_ROW_ARGS);
+void sdk_rows_q5_1(SDK_ROW_ARGS);
+void sdk_rows_q8_0(SDK_ROW_ARGS);
+void sdk_rows_f32(SDK_ROW_ARGS);
+void sdk_rows_f16(SDK_ROW_ARGS);
+void sdk_rows_bf16(SDK_ROW_ARGS);
+
+/// Loads (or zeroes) the NB accumulators.
+#define SDK_ACC_BEGIN(acc, NB)                                                                               \
+    __m512 acc[SDK_MAX_NB];                                                                                  \
+    for (int c_ = 0; c_ < NB; c_++) acc[c_] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(state + 16 * c_);
+
+/// Stores the NB accumulators, or reduces them into the outputs.
+#define SDK_ACC_END(acc, NB)                                                                                 \
+    for (int c_ = 0; c_ < NB; c_++) {                                                                        \
+        if (last) out[c_ * ostride] = _mm512_reduce_add_ps(acc[c_]);                                         \
+        else _mm512_storeu_ps(state + 16 * c_, acc[c_]);                                                     \
     }
+
+/// Expands to a function `name` that calls `impl(..., NB, ...)` with NB a compile-time constant
+/// 1...SDK_MAX_NB, so the per-column loops unroll into registers.
+#define SDK_DISPATCH_NB(name, impl)                                                                          \
+    SDK_TARGET void name(SDK_ROW_ARGS) {                                                                     \
+        switch (nb) {                                                                                        \
+        case 1: impl(w, cols, act, astride, 1, out, ostride, u0, u1, state, first, last); break;             \
+        case 2: impl(w, cols, act, astride, 2, out, ostride, u0, u1, state, first, last); break;             \
+        case 3: impl(w, cols, act, astride, 3, out, ostride, u0, u1, state, first, last); break;             \
+        case 4: impl(w, cols, act, astride, 4, out, ostride, u0, u1, state, first, last); break;             \
+        case 5: impl(w, cols, act, astride, 5, out, ostride, u0, u1, state, first, last); break;             \
+        case 6: impl(w, cols, act, astride, 6, out, ostride, u0, u1, state, first, last); break;             \
+        case 7: impl(w, cols, act, astride, 7, out, ostride, u0, u1, state, first, last); break;             \
+        default: impl(w, cols, act, astride, 8, out, ostride, u0, u1, state, first, last); break;            \
+        }                                                                                                    \
+    }
+
+/// Parameters of an impl function (NB a constant).
+#define SDK_IMPL_ARGS                                                                                        \
+    const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB, float *out, long ostride,   \
+        long u0, long u1, float *state, int first, int last
 
 #endif

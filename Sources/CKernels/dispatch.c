@@ -19,38 +19,53 @@ SDK_TARGET SDK_INLINE float sdk_absmax16(__m512 v) {
     return _mm512_reduce_max_ps(_mm512_abs_ps(v));
 }
 
-SDK_TARGET void sdk_quantize_act_k(const float *x, long n, void *dst) {
-    int8_t *qs = (int8_t *)dst;
-    uint8_t *meta = (uint8_t *)dst + n;
-    for (long b = 0; b < n / 256; b++) {
+SDK_TARGET void sdk_quantize_act_k(const float *x, long nblocks, int8_t *qs, uint8_t *meta, int type) {
+    sdk_init_tables();
+    const int six = type == 14;
+    const uint8_t *perm = sdk_k_tables.perm[six];
+    __m512i pidx[4];
+    __mmask64 phi[4];
+    for (int k = 0; k < 4; k++) {
+        pidx[k] = _mm512_loadu_si512(perm + 64 * k);
+        phi[k] = _mm512_movepi8_mask(pidx[k]);
+    }
+    for (long b = 0; b < nblocks; b++) {
         const float *xb = x + 256 * b;
         uint8_t *m = meta + SDK_KMETA * b;
         __m512 amaxv = _mm512_setzero_ps();
         for (int g = 0; g < 16; g++) amaxv = _mm512_max_ps(amaxv, _mm512_abs_ps(_mm512_loadu_ps(xb + 16 * g)));
-        float amax = _mm512_reduce_max_ps(amaxv);
-        float d = amax / 127.0f;
-        float id = amax > 0 ? 127.0f / amax : 0.0f;
-        __m512 idv = _mm512_set1_ps(id);
-        int16_t bsums[16];
+        const float amax = _mm512_reduce_max_ps(amaxv);
+        const float d = amax / 127.0f;
+        const float id = amax > 0 ? 127.0f / amax : 0.0f;
+        const __m512 idv = _mm512_set1_ps(id);
+        int8_t tmp[256] __attribute__((aligned(64)));
+        int bsums[16];
         for (int g = 0; g < 16; g++) {
-            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + 16 * g), idv));
-            _mm_storeu_si128((__m128i *)(qs + 256 * b + 16 * g), _mm512_cvtepi32_epi8(q));
-            bsums[g] = (int16_t)_mm512_reduce_add_epi32(q);
+            const __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + 16 * g), idv));
+            _mm_store_si128((__m128i *)(tmp + 16 * g), _mm512_cvtepi32_epi8(q));
+            bsums[g] = _mm512_reduce_add_epi32(q);
         }
+        const __m512i t0 = _mm512_load_si512(tmp), t1 = _mm512_load_si512(tmp + 64);
+        const __m512i t2 = _mm512_load_si512(tmp + 128), t3 = _mm512_load_si512(tmp + 192);
+        for (int k = 0; k < 4; k++) {
+            const __m512i lo = _mm512_permutex2var_epi8(t0, pidx[k], t1);
+            const __m512i hi = _mm512_permutex2var_epi8(t2, pidx[k], t3);
+            _mm512_storeu_si512(qs + 256 * b + 64 * k, _mm512_mask_blend_epi8(phi[k], lo, hi));
+        }
+        int32_t bias[16];
+        for (int p = 0; p < 16; p++) bias[p] = six ? -32 * bsums[sdk_k_tables.q6_group[p]] : 0;
         float fs[8];
         for (int j = 0; j < 8; j++) fs[j] = d * (float)(bsums[2 * j] + bsums[2 * j + 1]);
         memset(m, 0, SDK_KMETA);
+        memcpy(m + SDK_KMETA_BIAS, bias, 64);
         memcpy(m + SDK_KMETA_FSUM, fs, 32);
-        memcpy(m + SDK_KMETA_BSUMS, bsums, 32);
         memcpy(m + SDK_KMETA_D, &d, 4);
     }
 }
 
-SDK_TARGET void sdk_quantize_act_legacy(const float *x, long n, void *dst, int biasMul) {
-    int8_t *qs = (int8_t *)dst;
-    float *dl = (float *)((uint8_t *)dst + n);
-    uint8_t *aux = (uint8_t *)dst + 2 * n;
-    for (long b = 0; b < n / 32; b++) {
+SDK_TARGET void sdk_quantize_act_legacy(const float *x, long nblocks, int8_t *qs, float *dl, void *auxp, int biasMul) {
+    uint8_t *aux = (uint8_t *)auxp;
+    for (long b = 0; b < nblocks; b++) {
         __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
         float amax = sdk_absmax16(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
         float d = amax / 127.0f;
@@ -70,30 +85,52 @@ SDK_TARGET void sdk_quantize_act_legacy(const float *x, long n, void *dst, int b
     }
 }
 
+/// Rows handled together, so that a chunk of activations loaded into L1 serves all of them.
+#define SDK_ROW_TILE 16
+/// Activation bytes (all columns of one pass) kept in L1 per chunk.
+#define SDK_L1_BUDGET 16384
+
 void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, long cols,
                      const void *act, long actStride, long batch, float *out, long outStride) {
     sdk_row_fn fn;
+    long unit;          // values per unit of work
+    long unitBytes;     // weight bytes per unit
+    long actPerUnit;    // activation bytes per unit and column
     switch (type) {
-    case 0: fn = sdk_rows_f32; break;
-    case 1: fn = sdk_rows_f16; break;
-    case 30: fn = sdk_rows_bf16; break;
-    case 2: fn = sdk_rows_q4_0; break;
-    case 3: fn = sdk_rows_q4_1; break;
-    case 6: fn = sdk_rows_q5_0; break;
-    case 7: fn = sdk_rows_q5_1; break;
-    case 8: fn = sdk_rows_q8_0; break;
-    case 12: fn = sdk_rows_q4_K; break;
-    case 13: fn = sdk_rows_q5_K; break;
-    case 14: fn = sdk_rows_q6_K; break;
+    case 0: fn = sdk_rows_f32; unit = 1; unitBytes = 4; actPerUnit = 4; break;
+    case 1: fn = sdk_rows_f16; unit = 1; unitBytes = 2; actPerUnit = 4; break;
+    case 30: fn = sdk_rows_bf16; unit = 1; unitBytes = 2; actPerUnit = 4; break;
+    case 2: fn = sdk_rows_q4_0; unit = 32; unitBytes = 18; actPerUnit = 96; break;
+    case 3: fn = sdk_rows_q4_1; unit = 32; unitBytes = 20; actPerUnit = 96; break;
+    case 6: fn = sdk_rows_q5_0; unit = 32; unitBytes = 22; actPerUnit = 96; break;
+    case 7: fn = sdk_rows_q5_1; unit = 32; unitBytes = 24; actPerUnit = 96; break;
+    case 8: fn = sdk_rows_q8_0; unit = 32; unitBytes = 34; actPerUnit = 96; break;
+    case 12: fn = sdk_rows_q4_K; unit = 256; unitBytes = 144; actPerUnit = 256 + SDK_KMETA; break;
+    case 13: fn = sdk_rows_q5_K; unit = 256; unitBytes = 176; actPerUnit = 256 + SDK_KMETA; break;
+    case 14: fn = sdk_rows_q6_K; unit = 256; unitBytes = 210; actPerUnit = 256 + SDK_KMETA; break;
     default: return;
     }
+    (void)unitBytes;
+    sdk_init_tables();
+    const long units = cols / unit;
     const uint8_t *wb = (const uint8_t *)w;
     const uint8_t *ab = (const uint8_t *)act;
-    for (long r = r0; r < r1; r++) {
+    float state[SDK_ROW_TILE][SDK_MAX_NB * 16] __attribute__((aligned(64)));
+    for (long t0 = r0; t0 < r1; t0 += SDK_ROW_TILE) {
+        const long t1 = t0 + SDK_ROW_TILE < r1 ? t0 + SDK_ROW_TILE : r1;
         for (long c = 0; c < batch; c += SDK_MAX_NB) {
-            long nb = batch - c < SDK_MAX_NB ? batch - c : SDK_MAX_NB;
-            fn(wb + r * rowBytes, cols, ab + c * actStride, actStride, (int)nb,
-               out + c * outStride + r, outStride);
+            const long nb = batch - c < SDK_MAX_NB ? batch - c : SDK_MAX_NB;
+            long chunk = SDK_L1_BUDGET / (nb * actPerUnit);
+            if (unit == 1) chunk &= ~31L;
+            if (unit == 32) chunk &= ~1L;
+            if (chunk < (unit == 1 ? 32 : unit == 32 ? 2 : 1)) chunk = unit == 1 ? 32 : unit == 32 ? 2 : 1;
+            for (long u0 = 0; u0 < units; u0 += chunk) {
+                const long u1 = u0 + chunk < units ? u0 + chunk : units;
+                for (long r = t0; r < t1; r++) {
+                    fn(wb + r * rowBytes, cols, ab + c * actStride, actStride, (int)nb, out + c * outStride + r,
+                       outStride, u0, u1, state[r - t0], u0 == 0, u1 == units);
+                }
+            }
         }
     }
 }

@@ -1,21 +1,34 @@
-// K-quant weights (Q4_K, Q5_K, Q6_K) times Q8_K-style activations, several columns per weight pass.
+// K-quant weights (Q4_K, Q5_K, Q6_K) times 8-bit activations, up to SDK_MAX_NB columns per weight pass.
+//
+// Each 256-value block is unpacked into four 64-byte vectors whose 32-bit lanes all map to the same
+// scale group (see tables.c), so one vpdpbusd chain per column sums the whole block per lane and the
+// scales are applied once, in float. The activations are stored in the same byte order.
 #include "common.h"
 
-/// int16 lanes 0..15 = value a, 16..31 = value b.
-SDK_TARGET SDK_INLINE __m512i sdk_halves16(short a, short b) {
-    return _mm512_mask_blend_epi16(0xFFFF0000u, _mm512_set1_epi16(a), _mm512_set1_epi16(b));
+typedef struct {
+    __m512i idxC, idxD, idxP, idxR, msLo, msHi;
+} sdk_kconst;
+
+SDK_TARGET SDK_INLINE sdk_kconst sdk_kconst_load(void) {
+    sdk_kconst k;
+    k.idxC = _mm512_set_epi64(13, 12, 9, 8, 5, 4, 1, 0);
+    k.idxD = _mm512_set_epi64(15, 14, 11, 10, 7, 6, 3, 2);
+    k.idxP = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    k.idxR = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    k.msLo = _mm512_loadu_si512(sdk_k_tables.ms_lo);
+    k.msHi = _mm512_loadu_si512(sdk_k_tables.ms_hi);
+    return k;
 }
 
-/// Unpacks 128 bytes of Q4_K/Q5_K nibbles into four vectors of 64 values in element order.
-SDK_TARGET SDK_INLINE void sdk_unpack_k4(const uint8_t *qs, __m512i w[4]) {
+/// Unpacks 128 bytes of Q4_K/Q5_K nibbles into four vectors in table order.
+SDK_TARGET SDK_INLINE void sdk_unpack_k4(const uint8_t *qs, const sdk_kconst *K, __m512i v[4]) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m512i a = _mm512_loadu_si512(qs), b = _mm512_loadu_si512(qs + 64);
-    __m512i la = _mm512_and_si512(a, m4), ha = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
-    __m512i lb = _mm512_and_si512(b, m4), hb = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4);
-    w[0] = _mm512_inserti64x4(la, _mm512_castsi512_si256(ha), 1);
-    w[1] = _mm512_shuffle_i64x2(la, ha, 0xEE);
-    w[2] = _mm512_inserti64x4(lb, _mm512_castsi512_si256(hb), 1);
-    w[3] = _mm512_shuffle_i64x2(lb, hb, 0xEE);
+    const __m512i a = _mm512_loadu_si512(qs), b = _mm512_loadu_si512(qs + 64);
+    const __m512i c = _mm512_permutex2var_epi64(a, K->idxC, b), d = _mm512_permutex2var_epi64(a, K->idxD, b);
+    v[0] = _mm512_and_si512(_mm512_multishift_epi64_epi8(K->msLo, c), m4);
+    v[1] = _mm512_and_si512(_mm512_multishift_epi64_epi8(K->msHi, c), m4);
+    v[2] = _mm512_and_si512(_mm512_multishift_epi64_epi8(K->msLo, d), m4);
+    v[3] = _mm512_and_si512(_mm512_multishift_epi64_epi8(K->msHi, d), m4);
 }
 
 /// Decodes the 12 packed scale bytes into 8 scales (bytes 0..7) and 8 mins (bytes 8..15).
@@ -29,113 +42,99 @@ SDK_INLINE void sdk_scales_k4(const uint8_t *p, uint32_t utmp[4]) {
     utmp[0] &= kmask1;
 }
 
-/// Shared inner part of Q4_K and Q5_K: w[4] unpacked (5-bit for Q5_K), block header at blk.
-SDK_TARGET SDK_INLINE void sdk_k45_block(const uint8_t *blk, const __m512i w[4], const uint8_t *act, long astride,
-                                         long cols, long b, const int NB, __m512 acc[SDK_MAX_NB]) {
+/// Per-column work of a Q4_K/Q5_K block whose unpacked values are v[4].
+SDK_TARGET SDK_INLINE void sdk_k45_block(const uint8_t *blk, const __m512i v[4], const __m512i subIdx,
+                                         const uint8_t *act, long astride, long cols, long b, const int NB,
+                                         __m512 acc[SDK_MAX_NB]) {
     const float dw = sdk_h2f(blk), dmin = sdk_h2f(blk + 2);
     uint32_t utmp[4];
     sdk_scales_k4(blk + 4, utmp);
     const __m128i sm = _mm_loadu_si128((const __m128i *)utmp);
-    const __m512i s16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(sm));
-    __m512i sc[4];
-    for (int k = 0; k < 4; k++) sc[k] = _mm512_permutexvar_epi16(sdk_halves16(2 * k, 2 * k + 1), s16);
-    const __m256 minv = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))),
-                                      _mm256_set1_ps(-dmin));
-    const __m512 minz = _mm512_zextps256_ps512(minv);
-    const __m512 dwv = _mm512_set1_ps(dw);
+    const __m256 sc8 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm)), _mm256_set1_ps(dw));
+    const __m512 fsc = _mm512_permutexvar_ps(subIdx, _mm512_castps256_ps512(sc8));
+    const __m512 minz = _mm512_zextps256_ps512(
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))), _mm256_set1_ps(-dmin)));
     for (int c = 0; c < NB; c++) {
         const uint8_t *ac = act + c * astride;
         const int8_t *xq = (const int8_t *)ac + 256 * b;
         const uint8_t *meta = ac + cols + SDK_KMETA * b;
-        __m512i s = _mm512_setzero_si512();
-        for (int k = 0; k < 4; k++)
-            s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(w[k], _mm512_loadu_si512(xq + 64 * k)), sc[k]);
-        float dx;
-        memcpy(&dx, meta + SDK_KMETA_D, 4);
-        acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dwv, _mm512_set1_ps(dx)), acc[c]);
+        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v[0], _mm512_loadu_si512(xq));
+        s = _mm512_dpbusd_epi32(s, v[1], _mm512_loadu_si512(xq + 64));
+        s = _mm512_dpbusd_epi32(s, v[2], _mm512_loadu_si512(xq + 128));
+        s = _mm512_dpbusd_epi32(s, v[3], _mm512_loadu_si512(xq + 192));
+        const __m512 dx = _mm512_set1_ps(*(const float *)(meta + SDK_KMETA_D));
+        acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(fsc, dx), acc[c]);
         acc[c] = _mm512_fmadd_ps(minz, _mm512_zextps256_ps512(_mm256_loadu_ps((const float *)(meta + SDK_KMETA_FSUM))),
                                  acc[c]);
     }
 }
 
-SDK_TARGET SDK_INLINE void sdk_q4K_impl(const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB,
-                                        float *out, long ostride) {
-    __m512 acc[SDK_MAX_NB];
-    for (int c = 0; c < NB; c++) acc[c] = _mm512_setzero_ps();
-    for (long b = 0; b < cols / 256; b++) {
+SDK_TARGET SDK_INLINE void sdk_q4K_impl(SDK_IMPL_ARGS) {
+    const sdk_kconst K = sdk_kconst_load();
+    const __m512i subIdx = _mm512_loadu_si512(sdk_k_tables.k4_sub);
+    SDK_ACC_BEGIN(acc, NB)
+    for (long b = u0; b < u1; b++) {
         const uint8_t *blk = w + 144 * b;
-        __m512i q[4];
-        sdk_unpack_k4(blk + 16, q);
-        sdk_k45_block(blk, q, act, astride, cols, b, NB, acc);
+        __m512i v[4];
+        sdk_unpack_k4(blk + 16, &K, v);
+        sdk_k45_block(blk, v, subIdx, act, astride, cols, b, NB, acc);
     }
-    for (int c = 0; c < NB; c++) out[c * ostride] = _mm512_reduce_add_ps(acc[c]);
+    SDK_ACC_END(acc, NB)
 }
 
-SDK_TARGET SDK_INLINE void sdk_q5K_impl(const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB,
-                                        float *out, long ostride) {
-    __m512 acc[SDK_MAX_NB];
-    for (int c = 0; c < NB; c++) acc[c] = _mm512_setzero_ps();
+SDK_TARGET SDK_INLINE void sdk_q5K_impl(SDK_IMPL_ARGS) {
+    const sdk_kconst K = sdk_kconst_load();
+    const __m512i subIdx = _mm512_loadu_si512(sdk_k_tables.k4_sub);
     const __m512i sixteen = _mm512_set1_epi8(16);
-    for (long b = 0; b < cols / 256; b++) {
+    SDK_ACC_BEGIN(acc, NB)
+    for (long b = u0; b < u1; b++) {
         const uint8_t *blk = w + 176 * b;
-        __m512i q[4];
-        sdk_unpack_k4(blk + 48, q);
-        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 16)));
+        __m512i v[4];
+        sdk_unpack_k4(blk + 48, &K, v);
+        const __m512i qh = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(blk + 16)));
         for (int k = 0; k < 4; k++) {
-            const __m512i bits = _mm512_mask_blend_epi64(0xF0, _mm512_set1_epi8((char)(1 << (2 * k))),
-                                                         _mm512_set1_epi8((char)(2 << (2 * k))));
-            q[k] = _mm512_mask_add_epi8(q[k], _mm512_test_epi8_mask(qh, bits), q[k], sixteen);
+            const __m512i g = _mm512_permutexvar_epi8(_mm512_loadu_si512(sdk_k_tables.q5_qh_index + 64 * k), qh);
+            const __mmask64 hb = _mm512_test_epi8_mask(g, _mm512_loadu_si512(sdk_k_tables.q5_qh_bit + 64 * k));
+            v[k] = _mm512_mask_add_epi8(v[k], hb, v[k], sixteen);
         }
-        sdk_k45_block(blk, q, act, astride, cols, b, NB, acc);
+        sdk_k45_block(blk, v, subIdx, act, astride, cols, b, NB, acc);
     }
-    for (int c = 0; c < NB; c++) out[c * ostride] = _mm512_reduce_add_ps(acc[c]);
+    SDK_ACC_END(acc, NB)
 }
 
-SDK_TARGET SDK_INLINE void sdk_q6K_impl(const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB,
-                                        float *out, long ostride) {
-    __m512 acc[SDK_MAX_NB];
-    for (int c = 0; c < NB; c++) acc[c] = _mm512_setzero_ps();
+SDK_TARGET SDK_INLINE void sdk_q6K_impl(SDK_IMPL_ARGS) {
+    const sdk_kconst K = sdk_kconst_load();
+    const __m512i groupIdx = _mm512_loadu_si512(sdk_k_tables.q6_group);
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-    const __m512i shl = sdk_halves16(4, 2), shr = sdk_halves16(0, 2);
-    __m512i idx[4];
-    for (int k = 0; k < 4; k++) {
-        // lane i of vector k covers elements 64k+2i, 64k+2i+1: group 4k + i/8
-        idx[k] = _mm512_add_epi16(_mm512_set1_epi16((short)(4 * k)),
-                                  _mm512_srli_epi16(_mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
-                                                                     19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7,
-                                                                     6, 5, 4, 3, 2, 1, 0), 3));
-    }
-    for (long b = 0; b < cols / 256; b++) {
+    SDK_ACC_BEGIN(acc, NB)
+    for (long b = u0; b < u1; b++) {
         const uint8_t *blk = w + 210 * b;
-        __m512i q[4];
-        for (int h = 0; h < 2; h++) {
-            const __m512i l = _mm512_loadu_si512(blk + 64 * h);
-            const __m512i hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(blk + 128 + 32 * h)));
-            q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_sllv_epi16(hb, shl), m30));
-            q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
-                                           _mm512_and_si512(_mm512_srlv_epi16(hb, shr), m30));
+        const __m512i l0 = _mm512_loadu_si512(blk), l1 = _mm512_loadu_si512(blk + 64);
+        const __m512i qh = _mm512_loadu_si512(blk + 128);
+        const __m512i p = _mm512_permutex2var_epi64(l0, K.idxP, l1), r = _mm512_permutex2var_epi64(l0, K.idxR, l1);
+        __m512i v[4];
+        for (int k = 0; k < 4; k++) {
+            const __m512i lo = _mm512_multishift_epi64_epi8(k % 2 ? K.msHi : K.msLo, k < 2 ? p : r);
+            const __m512i g = _mm512_permutexvar_epi8(_mm512_loadu_si512(sdk_k_tables.q6_qh_index + 64 * k), qh);
+            const __m512i hi = _mm512_multishift_epi64_epi8(_mm512_loadu_si512(sdk_k_tables.q6_qh_shift + 64 * k), g);
+            v[k] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(hi, m30));
         }
-        const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 192)));
-        const __m512i s16z = _mm512_castsi256_si512(s16);
-        __m512i sc[4];
-        for (int k = 0; k < 4; k++) sc[k] = _mm512_permutexvar_epi16(idx[k], s16z);
-        const __m512i corr = _mm512_zextsi256_si512(_mm256_mullo_epi16(s16, _mm256_set1_epi16(-32)));
-        const __m512 dwv = _mm512_set1_ps(sdk_h2f(blk + 208));
+        const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 192))));
+        const __m512 fsc = _mm512_mul_ps(_mm512_permutexvar_ps(groupIdx, sc), _mm512_set1_ps(sdk_h2f(blk + 208)));
         for (int c = 0; c < NB; c++) {
             const uint8_t *ac = act + c * astride;
             const int8_t *xq = (const int8_t *)ac + 256 * b;
             const uint8_t *meta = ac + cols + SDK_KMETA * b;
-            __m512i s = _mm512_setzero_si512();
-            for (int k = 0; k < 4; k++)
-                s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(q[k], _mm512_loadu_si512(xq + 64 * k)), sc[k]);
-            s = _mm512_dpwssd_epi32(s, _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(meta + SDK_KMETA_BSUMS))),
-                                    corr);
-            float dx;
-            memcpy(&dx, meta + SDK_KMETA_D, 4);
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dwv, _mm512_set1_ps(dx)), acc[c]);
+            __m512i s = _mm512_loadu_si512(meta + SDK_KMETA_BIAS);
+            s = _mm512_dpbusd_epi32(s, v[0], _mm512_loadu_si512(xq));
+            s = _mm512_dpbusd_epi32(s, v[1], _mm512_loadu_si512(xq + 64));
+            s = _mm512_dpbusd_epi32(s, v[2], _mm512_loadu_si512(xq + 128));
+            s = _mm512_dpbusd_epi32(s, v[3], _mm512_loadu_si512(xq + 192));
+            const __m512 dx = _mm512_set1_ps(*(const float *)(meta + SDK_KMETA_D));
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(fsc, dx), acc[c]);
         }
     }
-    for (int c = 0; c < NB; c++) out[c * ostride] = _mm512_reduce_add_ps(acc[c]);
+    SDK_ACC_END(acc, NB)
 }
 
 SDK_DISPATCH_NB(sdk_rows_q4_K, sdk_q4K_impl)

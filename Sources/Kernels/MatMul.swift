@@ -1,3 +1,5 @@
+import SpecDecCKernels
+
 /// A row-major weight matrix stored in GGUF layout: `rows` rows of `cols` elements, each row `type.byteCount(elements: cols)` bytes.
 public struct WeightMatrix: @unchecked Sendable {
     public let type: GGMLType
@@ -6,7 +8,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let data: UnsafeRawPointer
 
     public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) {
-        precondition(cols % type.blockSize == 0, "cols must be a multiple of the block size")
+        precondition(rows >= 0 && cols >= 0 && cols % type.blockSize == 0, "cols must be a multiple of the block size")
         self.type = type
         self.rows = rows
         self.cols = cols
@@ -20,8 +22,22 @@ public struct WeightMatrix: @unchecked Sendable {
 }
 
 /// Matrix multiplication engine with reusable scratch (no heap allocation per call once warmed up).
+///
+/// Rows are split into tasks over the pool; each task streams its weight rows once and applies every
+/// weight block to all batch columns. Quantized weights use 8-bit activations (quantized once per
+/// call, in parallel): Q8_K-style 256-blocks with block sums for K-quants, Q8_0-style 32-blocks for
+/// the legacy formats, and integer dot products (AVX-512 VNNI when available).
+/// One `MatMul` must not be used from two threads at once (it owns the scratch); use one per thread.
 public final class MatMul: @unchecked Sendable {
+    /// Which kernels run the row dot products.
+    enum Backend { case avx512, portable }
+
+    /// True when the CPU supports the AVX-512 VNNI kernels.
+    public static let vectorKernelsAvailable: Bool = sdk_cpu_supported() != 0
+
     public let pool: ThreadPool
+    /// Kernels in use; tests switch to `.portable` to compare the two paths.
+    var backend: Backend = MatMul.vectorKernelsAvailable ? .avx512 : .portable
     private var scratch: UnsafeMutableRawPointer?
     private var scratchBytes = 0
 
@@ -31,10 +47,10 @@ public final class MatMul: @unchecked Sendable {
 
     deinit { scratch?.deallocate() }
 
-    func ensureScratch(_ bytes: Int) -> UnsafeMutableRawPointer {
-        if bytes > scratchBytes {
+    private func ensureScratch(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > scratchBytes || scratch == nil {
             scratch?.deallocate()
-            scratchBytes = max(bytes, scratchBytes * 3 / 2)
+            scratchBytes = max(bytes, scratchBytes * 3 / 2, 4096)
             scratch = .allocate(byteCount: scratchBytes, alignment: 64)
         }
         return scratch!
@@ -44,19 +60,84 @@ public final class MatMul: @unchecked Sendable {
     public func multiply(_ w: WeightMatrix, input: UnsafePointer<Float>, inStride: Int, batch: Int,
                          output: UnsafeMutablePointer<Float>, outStride: Int) {
         if batch <= 0 || w.rows == 0 { return }
-        let tasks = min(w.rows, pool.threadCount * 4)
-        let perTask = (w.rows + tasks - 1) / tasks
         let cols = w.cols
-        let buf = ensureScratch(tasks * cols * 4).assumingMemoryBound(to: Float.self)
-        pool.run(tasks: tasks) { t in
-            let tmp = buf + t * cols
-            let r0 = t * perTask, r1 = min(w.rows, r0 + perTask)
-            if r0 >= r1 { return }
-            for r in r0..<r1 {
-                dequantizeRow(w.type, w.row(r), tmp, count: cols)
-                for b in 0..<batch {
-                    output[b * outStride + r] = dot(tmp, input + b * inStride, count: cols)
+        if cols == 0 {
+            for b in 0..<batch { for r in 0..<w.rows { output[b * outStride + r] = 0 } }
+            return
+        }
+        precondition(batch == 1 || (inStride >= cols && outStride >= w.rows), "strides too small")
+        let type = w.type
+        let threads = pool.threadCount
+        let rowTasks = max(1, min(threads * 8, w.rows / 16))
+        let unpackBytes = rowTasks * 512
+
+        // Activations: raw floats, or quantized into scratch.
+        let act: UnsafeRawPointer
+        let actStride: Int
+        let base: UnsafeMutableRawPointer
+        switch type {
+        case .f32, .f16, .bf16:
+            base = ensureScratch(unpackBytes)
+            act = UnsafeRawPointer(input)
+            actStride = inStride * 4
+        case .q4_K, .q5_K, .q6_K:
+            actStride = ActivationLayout.kStride(cols)
+            base = ensureScratch(unpackBytes + batch * actStride)
+            let dst = base + unpackBytes
+            act = UnsafeRawPointer(dst)
+            let nb = cols / 256, chunk = 8
+            let chunks = (nb + chunk - 1) / chunk
+            let vector = backend == .avx512
+            pool.run(tasks: batch * chunks) { t in
+                let c = t / chunks, b0 = (t % chunks) * chunk, n = min(chunk, nb - b0)
+                let x = input + c * inStride + 256 * b0
+                let qs = dst + c * actStride + 256 * b0
+                let meta = dst + c * actStride + cols + ActivationLayout.kMetaBytes * b0
+                if vector {
+                    sdk_quantize_act_k(x, n, qs.assumingMemoryBound(to: Int8.self), meta.assumingMemoryBound(to: UInt8.self),
+                                       Int32(type.rawValue))
+                } else {
+                    quantizeActivationsK(x, blocks: n, qs: qs, meta: meta, type: type)
                 }
+            }
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
+            actStride = ActivationLayout.legacyStride(cols)
+            base = ensureScratch(unpackBytes + batch * actStride)
+            let dst = base + unpackBytes
+            act = UnsafeRawPointer(dst)
+            let nb = cols / 32, chunk = 64
+            let chunks = (nb + chunk - 1) / chunk
+            let biasMul = ActivationLayout.biasMultiplier(type)
+            let vector = backend == .avx512
+            pool.run(tasks: batch * chunks) { t in
+                let c = t / chunks, b0 = (t % chunks) * chunk, n = min(chunk, nb - b0)
+                let x = input + c * inStride + 32 * b0
+                let col = dst + c * actStride
+                let qs = col + 32 * b0, dl = col + cols + 32 * b0, aux = col + 2 * cols + 32 * b0
+                if vector {
+                    sdk_quantize_act_legacy(x, n, qs.assumingMemoryBound(to: Int8.self),
+                                            dl.assumingMemoryBound(to: Float.self), aux, biasMul)
+                } else {
+                    quantizeActivationsLegacy(x, blocks: n, qs: qs, dLane: dl, aux: aux, biasMul: biasMul)
+                }
+            }
+        case .q8_1, .q8_K:
+            fatalError("MatMul: \(type) is an activation format, not supported as weights")
+        }
+
+        let rows = w.rows
+        let perTask = (rows + rowTasks - 1) / rowTasks
+        let rowBytes = w.rowBytes
+        let data = w.data
+        let vector = backend == .avx512
+        pool.run(tasks: rowTasks) { t in
+            let r0 = t * perTask, r1 = min(rows, r0 + perTask)
+            if r0 >= r1 { return }
+            if vector {
+                sdk_matmul_rows(Int32(type.rawValue), data, rowBytes, r0, r1, cols, act, actStride, batch, output, outStride)
+            } else {
+                portableRows(type, data, rowBytes: rowBytes, r0, r1, cols: cols, act, actStride: actStride,
+                             batch: batch, output, outStride: outStride, unpacked: base + 512 * t)
             }
         }
     }

@@ -101,8 +101,16 @@ def rope(x, pos, n_rot, base, neox):
     return out
 
 
+MATMUL_F64 = False  # --matmul-f64: cross-check mode, products in float64 (slower)
+
+
 def matmul(x, w):
-    """x: (T, n_in) float64 -> (T, n_out) via float32 weights (n_out, n_in)."""
+    """x: (T, n_in) float64 -> (T, n_out) with weights w (n_out, n_in) stored as float32.
+
+    Default: float32 product (BLAS sgemm).  With MATMUL_F64 the dequantized weights are
+    promoted to float64, so the only remaining error is the quantization itself."""
+    if MATMUL_F64:
+        return x @ w.T.astype(np.float64)
     return (x.astype(np.float32) @ w.T).astype(np.float64)
 
 
@@ -403,7 +411,10 @@ def main():
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--n-gen", type=int, default=N_GEN_DEFAULT)
     ap.add_argument("--prompts", default=None, help="comma-separated subset of prompt names")
+    ap.add_argument("--matmul-f64", action="store_true", help="float64 matrix products (cross-check)")
     args = ap.parse_args()
+    global MATMUL_F64
+    MATMUL_F64 = args.matmul_f64
 
     t0 = time.time()
     g = GGUFFile(args.model)
@@ -415,6 +426,7 @@ def main():
         "model": args.name,
         "sha256": sha256_file(args.model),
         "reference": "tools/reference/reference.py (numpy float32, gguf dequantize)",
+        "matmul_precision": "float64" if MATMUL_F64 else "float32",
         "architecture": g.arch,
         "n_gen": args.n_gen,
         "notes": ("greedy = argmax (ties -> lowest id), no stop at EOS; margins = top1 - top2 logit "

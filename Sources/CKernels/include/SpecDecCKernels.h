@@ -15,14 +15,20 @@ extern "C" {
 /// 1 when the CPU and OS support AVX-512 F/BW/VL/DQ + VNNI + VBMI + F16C (and the kernels were compiled), else 0.
 int sdk_cpu_supported(void);
 
-/// Quantizes `n` floats (multiple of 256) into the Q8_K-style activation layout:
-/// int8 qs[n], then per 256-block 128 bytes of metadata (float fsum8[8], int16 bsums16[16], float d).
-void sdk_quantize_act_k(const float *x, long n, void *dst);
+/// Quantizes `nblocks` blocks of 256 floats into the K activation layout for weights of ggml type
+/// `type` (12, 13: Q4_K/Q5_K; 14: Q6_K): int8 qs[256*nblocks] at `qs`, each block's bytes in the
+/// order of sdk_k_permutation(type), and per block 128 bytes of metadata at `meta`:
+/// int32 bias16[16] (Q6_K only), float fsum8[8] (d*sum(q) per 32 values), float d.
+void sdk_quantize_act_k(const float *x, long nblocks, int8_t *qs, uint8_t *meta, int type);
 
-/// Quantizes `n` floats (multiple of 32) into the Q8_0-style activation layout:
-/// int8 qs[n], float dlane[n/4] (block scale per int32 lane), then aux[n/4]:
-/// when biasMul > 0, int32 -biasMul*sum(q) per lane; when biasMul == 0, float d*sum(q)/8 per lane.
-void sdk_quantize_act_legacy(const float *x, long n, void *dst, int biasMul);
+/// The order (element index of each byte) of the 256 activation bytes of a block for K-quant weights of
+/// ggml type `type` (12, 13 or 14).
+const uint8_t *sdk_k_permutation(int type);
+
+/// Quantizes `nblocks` blocks of 32 floats into the Q8_0-style activation layout:
+/// int8 qs[32*nblocks], float dlane[8*nblocks] (block scale per group of 4 values), and aux[8*nblocks]:
+/// when biasMul > 0, int32 -biasMul*sum(q) per group of 4; when biasMul == 0, float d*sum(q)/8.
+void sdk_quantize_act_legacy(const float *x, long nblocks, int8_t *qs, float *dlane, void *aux, int biasMul);
 
 /// Computes out[c*outStride + r] = dot(row r of W, activation column c) for r in r0..<r1, c in 0..<batch.
 /// `type` is the ggml type number; `act` is the activation buffer (quantized layout above, or raw

@@ -1,0 +1,46 @@
+// F32 / F16 / BF16 weights times float activations (columns astride bytes apart).
+#include "common.h"
+
+// kind: 0 = F32, 1 = F16, 2 = BF16
+SDK_TARGET SDK_INLINE __m512 sdk_load_w(const uint8_t *w, long i, __mmask16 k, const int kind) {
+    if (kind == 0) return _mm512_maskz_loadu_ps(k, (const float *)w + i);
+    const __m256i h = _mm256_maskz_loadu_epi16(k, (const uint16_t *)w + i);
+    if (kind == 1) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+SDK_TARGET SDK_INLINE void sdk_float_impl(SDK_IMPL_ARGS, const int kind) {
+    SDK_ACC_BEGIN(acc, NB)
+    __m512 acc2[SDK_MAX_NB];
+    for (int c = 0; c < NB; c++) acc2[c] = _mm512_setzero_ps();
+    long i = u0;
+    for (; i + 32 <= u1; i += 32) {
+        const __m512 w0 = sdk_load_w(w, i, 0xFFFF, kind), w1 = sdk_load_w(w, i + 16, 0xFFFF, kind);
+        for (int c = 0; c < NB; c++) {
+            const float *x = (const float *)(act + c * astride) + i;
+            acc[c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x), acc[c]);
+            acc2[c] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + 16), acc2[c]);
+        }
+    }
+    for (; i < u1; i += 16) {
+        const long rem = u1 - i;
+        const __mmask16 k = rem >= 16 ? 0xFFFF : (__mmask16)((1u << rem) - 1);
+        const __m512 w0 = sdk_load_w(w, i, k, kind);
+        for (int c = 0; c < NB; c++) {
+            const float *x = (const float *)(act + c * astride) + i;
+            acc[c] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(k, x), acc[c]);
+        }
+    }
+    for (int c = 0; c < NB; c++) acc[c] = _mm512_add_ps(acc[c], acc2[c]);
+    SDK_ACC_END(acc, NB)
+}
+
+#define SDK_FLOAT(name, kind)                                                                                \
+    SDK_TARGET SDK_INLINE void name##_impl(SDK_IMPL_ARGS) {                                                  \
+        sdk_float_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, kind);          \
+    }                                                                                                        \
+    SDK_DISPATCH_NB(name, name##_impl)
+
+SDK_FLOAT(sdk_rows_f32, 0)
+SDK_FLOAT(sdk_rows_f16, 1)
+SDK_FLOAT(sdk_rows_bf16, 2)

@@ -1,0 +1,106 @@
+/// A piece of the input after special tokens have been cut out.
+enum Fragment: Equatable {
+    /// Raw text: a byte range of the input.
+    case text(Range<Int>)
+    /// A special token matched whole.
+    case token(Int32)
+}
+
+/// Finds control, user-defined and unknown tokens written inside text, as llama.cpp's
+/// `tokenizer_st_partition` does.
+///
+/// llama.cpp takes the special tokens longest text first and, for each, cuts every
+/// non-overlapping occurrence (left to right) out of the raw fragments that remain. This type
+/// finds all occurrences with a byte trie and then replays that order, so the result is the same
+/// while the work is proportional to the text, not to the number of special tokens.
+/// Equal-length tokens go in id order (llama.cpp's sort leaves their order unspecified).
+struct SpecialTokenMatcher: Sendable {
+    // Flat trie: node 0 is the root; children are a first-child / next-sibling list.
+    private var label: [UInt8] = [0]
+    private var firstChild: [Int32] = [-1]
+    private var nextSibling: [Int32] = [-1]
+    /// Token id ending at each node, or -1.
+    private var value: [Int32] = [-1]
+    /// Whether the token is matched only with `parseSpecial` (control and unknown tokens).
+    private var needsParseSpecial: [Bool] = [false]
+
+    /// True when there is nothing to match.
+    var isEmpty: Bool { firstChild[0] < 0 }
+
+    /// Adds token `id` with UTF-8 text `text`.
+    mutating func insert(_ text: ArraySlice<UInt8>, id: Int32, onlyWithParseSpecial: Bool) {
+        guard !text.isEmpty else { return }
+        var node = 0
+        for b in text {
+            var child = firstChild[node]
+            while child >= 0 && label[Int(child)] != b { child = nextSibling[Int(child)] }
+            if child < 0 {
+                child = Int32(label.count)
+                label.append(b)
+                firstChild.append(-1)
+                nextSibling.append(firstChild[node])
+                value.append(-1)
+                needsParseSpecial.append(false)
+                firstChild[node] = child
+            }
+            node = Int(child)
+        }
+        if value[node] < 0 {  // the first id with a given text wins (texts are unique anyway)
+            value[node] = id
+            needsParseSpecial[node] = onlyWithParseSpecial
+        }
+    }
+
+    private struct Occurrence {
+        var position: Int
+        var length: Int
+        var id: Int32
+    }
+
+    /// Splits `text` into raw-text fragments and special tokens.
+    func partition(_ text: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Fragment] {
+        let n = text.count
+        guard n > 0 else { return [] }
+        guard !isEmpty else { return [.text(0..<n)] }
+        var found: [Occurrence] = []
+        for p in 0..<n {
+            var node = 0
+            var q = p
+            while q < n {
+                let b = text[q]
+                var child = firstChild[node]
+                while child >= 0 && label[Int(child)] != b { child = nextSibling[Int(child)] }
+                if child < 0 { break }
+                node = Int(child)
+                q += 1
+                if value[node] >= 0 && (parseSpecial || !needsParseSpecial[node]) {
+                    found.append(Occurrence(position: p, length: q - p, id: value[node]))
+                }
+            }
+        }
+        guard !found.isEmpty else { return [.text(0..<n)] }
+        found.sort { a, b in
+            if a.length != b.length { return a.length > b.length }
+            if a.id != b.id { return a.id < b.id }
+            return a.position < b.position
+        }
+        var covered = [Bool](repeating: false, count: n)
+        var accepted: [Occurrence] = []
+        for o in found {
+            let range = o.position..<(o.position + o.length)
+            if covered[range].contains(true) { continue }
+            for i in range { covered[i] = true }
+            accepted.append(o)
+        }
+        accepted.sort { $0.position < $1.position }
+        var fragments: [Fragment] = []
+        var cursor = 0
+        for o in accepted {
+            if o.position > cursor { fragments.append(.text(cursor..<o.position)) }
+            fragments.append(.token(o.id))
+            cursor = o.position + o.length
+        }
+        if cursor < n { fragments.append(.text(cursor..<n)) }
+        return fragments
+    }
+}

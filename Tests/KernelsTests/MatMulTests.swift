@@ -1,0 +1,123 @@
+import XCTest
+@testable import SpecDecKernels
+
+/// Activations quantized to 8 bits (scale amax/127 per block) give dot products with up to ~1e-2
+/// error relative to Σ|w·x| (worst seen ≈ 0.0085 for single 32-element blocks); allow 1.5e-2.
+let eightBitActivationTolerance = 1.5e-2
+/// Float weights with float activations differ from the Double reference only by summation order.
+let floatTolerance = 1e-5
+
+/// Allowed |fast − reference| / Σ|w·x| per weight format.
+let matMulTolerance: [GGMLType: Double] = [
+    .f32: floatTolerance, .f16: floatTolerance, .bf16: floatTolerance,
+    .q4_0: eightBitActivationTolerance, .q4_1: eightBitActivationTolerance, .q5_0: eightBitActivationTolerance,
+    .q5_1: eightBitActivationTolerance, .q8_0: eightBitActivationTolerance,
+    .q4_K: eightBitActivationTolerance, .q5_K: eightBitActivationTolerance, .q6_K: eightBitActivationTolerance,
+]
+
+/// A random matrix of `rows` × `cols` quantized to `type`, with its dequantized values.
+struct TestMatrix {
+    let type: GGMLType
+    let rows: Int
+    let cols: Int
+    let bytes: UnsafeMutableRawPointer
+    let values: [Float]
+
+    init(_ type: GGMLType, rows: Int, cols: Int, seed: UInt64) {
+        self.type = type; self.rows = rows; self.cols = cols
+        let rowBytes = type.byteCount(elements: cols)!
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * rowBytes), alignment: 64)
+        self.bytes = bytes
+        let src = randomFloats(rows * cols, seed: seed)
+        var deq = [Float](repeating: 0, count: rows * cols)
+        src.withUnsafeBufferPointer { s in
+            deq.withUnsafeMutableBufferPointer { d in
+                for r in 0..<rows {
+                    quantizeRow(type, s.baseAddress! + r * cols, bytes + r * rowBytes, count: cols)
+                    dequantizeRow(type, bytes + r * rowBytes, d.baseAddress! + r * cols, count: cols)
+                }
+            }
+        }
+        values = deq
+    }
+
+    var matrix: WeightMatrix { WeightMatrix(type: type, rows: rows, cols: cols, data: bytes) }
+    func free() { bytes.deallocate() }
+}
+
+/// Runs `mm.multiply` and checks every output against `dotReference` within `tolerance` of Σ|w·x|.
+func checkMultiply(_ mm: MatMul, _ m: TestMatrix, batch: Int, tolerance: Double, seed: UInt64,
+                   file: StaticString = #filePath, line: UInt = #line) {
+    let inStride = m.cols + 3, outStride = m.rows + 2
+    let x = randomFloats(batch * inStride, seed: seed)
+    var out = [Float](repeating: .nan, count: batch * outStride)
+    x.withUnsafeBufferPointer { xp in
+        out.withUnsafeMutableBufferPointer { op in
+            mm.multiply(m.matrix, input: xp.baseAddress!, inStride: inStride, batch: batch,
+                        output: op.baseAddress!, outStride: outStride)
+        }
+    }
+    let rowBytes = m.type.byteCount(elements: m.cols)!
+    var worst = 0.0
+    for b in 0..<batch {
+        for r in 0..<m.rows {
+            let ref = x.withUnsafeBufferPointer {
+                dotReference(m.type, m.bytes + r * rowBytes, $0.baseAddress! + b * inStride, count: m.cols)
+            }
+            var scale = 0.0
+            for c in 0..<m.cols { scale += abs(Double(m.values[r * m.cols + c]) * Double(x[b * inStride + c])) }
+            let err = abs(Double(out[b * outStride + r]) - Double(ref)) / max(scale, 1e-30)
+            worst = max(worst, err.isNaN ? .infinity : err)
+        }
+    }
+    if ProcessInfo.processInfo.environment["SHOW_WORST"] != nil { print("worst \(m.type) \(m.rows)x\(m.cols) b\(batch): \(worst)") }
+    XCTAssertLessThanOrEqual(worst, tolerance,
+                             "\(m.type) rows \(m.rows) cols \(m.cols) batch \(batch)", file: file, line: line)
+}
+
+final class MatMulTests: XCTestCase {
+    let pool = ThreadPool(threads: 2)
+
+    func testMultiplyMatchesReferenceDotForEveryFormatAtOddSizes() {
+        let mm = MatMul(pool: pool)
+        for type in weightFormats {
+            let bs = type.blockSize == 1 ? 32 : type.blockSize
+            var seed: UInt64 = 100
+            for blocks in [1, 2, 3, 5, 7] {
+                for rows in [1, 3, 17, 64] {
+                    let cols = type.blockSize == 1 ? bs * blocks + (blocks == 1 ? 0 : 5) : bs * blocks
+                    let m = TestMatrix(type, rows: rows, cols: cols, seed: seed)
+                    for batch in [1, 2, 3, 8] {
+                        seed &+= 1
+                        checkMultiply(mm, m, batch: batch, tolerance: matMulTolerance[type]!, seed: seed)
+                    }
+                    m.free()
+                }
+            }
+        }
+    }
+
+    func testMultiplyHandlesBatchesLargerThanOneKernelPass() {
+        let mm = MatMul(pool: pool)
+        for type in weightFormats {
+            let m = TestMatrix(type, rows: 19, cols: 512, seed: 42)
+            for batch in [9, 16, 33] {
+                checkMultiply(mm, m, batch: batch, tolerance: matMulTolerance[type]!, seed: UInt64(batch))
+            }
+            m.free()
+        }
+    }
+
+    func testPortableKernelsMatchReferenceDotToo() {
+        let mm = MatMul(pool: pool)
+        mm.backend = .portable
+        for type in weightFormats {
+            let bs = type.blockSize == 1 ? 32 : type.blockSize
+            let m = TestMatrix(type, rows: 17, cols: 3 * bs, seed: 9)
+            for batch in [1, 3, 9] {
+                checkMultiply(mm, m, batch: batch, tolerance: matMulTolerance[type]!, seed: UInt64(batch))
+            }
+            m.free()
+        }
+    }
+}
