@@ -25,6 +25,7 @@ public struct TinyTokenizerVocab: Sendable {
     /// Further metadata, written after (and overriding) the generated keys.
     public var extra: [(key: String, value: GGUFValue)] = []
 
+    /// An empty vocabulary of tokenizer `model` ("gpt2" or "llama") with pre-tokenizer `pre`.
     public init(model: String, pre: String? = nil) {
         self.model = model
         self.pre = pre

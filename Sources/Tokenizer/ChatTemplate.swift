@@ -7,6 +7,7 @@ public struct ChatMessage: Sendable, Codable, Equatable {
     /// The message text.
     public var content: String
 
+    /// A message from `role` with text `content`.
     public init(role: String, content: String) {
         self.role = role
         self.content = content

@@ -51,9 +51,9 @@ struct SpecialTokenMatcher: Sendable {
         }
     }
 
+    /// One match of a special token: where it starts and which token it is.
     private struct Occurrence {
         var position: Int
-        var length: Int
         var id: Int32
     }
 
@@ -62,7 +62,8 @@ struct SpecialTokenMatcher: Sendable {
         let n = text.count
         guard n > 0 else { return [] }
         guard !isEmpty else { return [.text(0..<n)] }
-        var found: [Occurrence] = []
+        // Occurrences bucketed by length; each bucket is filled in position order.
+        var byLength: [[Occurrence]] = []
         for p in 0..<n {
             var node = 0
             var q = p
@@ -74,23 +75,28 @@ struct SpecialTokenMatcher: Sendable {
                 node = Int(child)
                 q += 1
                 if value[node] >= 0 && (parseSpecial || !needsParseSpecial[node]) {
-                    found.append(Occurrence(position: p, length: q - p, id: value[node]))
+                    let length = q - p
+                    while byLength.count <= length { byLength.append([]) }
+                    byLength[length].append(Occurrence(position: p, id: value[node]))
                 }
             }
         }
-        guard !found.isEmpty else { return [.text(0..<n)] }
-        found.sort { a, b in
-            if a.length != b.length { return a.length > b.length }
-            if a.id != b.id { return a.id < b.id }
-            return a.position < b.position
-        }
+        guard !byLength.isEmpty else { return [.text(0..<n)] }
+        // Longest first; within a length, token by token (id order), each left to right.
         var covered = [Bool](repeating: false, count: n)
-        var accepted: [Occurrence] = []
-        for o in found {
-            let range = o.position..<(o.position + o.length)
-            if covered[range].contains(true) { continue }
-            for i in range { covered[i] = true }
-            accepted.append(o)
+        var accepted: [(position: Int, length: Int, id: Int32)] = []
+        for length in stride(from: byLength.count - 1, through: 1, by: -1) where !byLength[length].isEmpty {
+            var bucket = byLength[length]
+            if let first = bucket.first?.id, bucket.contains(where: { $0.id != first }) {
+                bucket.sort { ($0.id, $0.position) < ($1.id, $1.position) }
+            }
+            for o in bucket {
+                // Accepted spans are at least `length` long, so one overlapping this span covers an end of it.
+                let end = o.position + length
+                if covered[o.position] || covered[end - 1] { continue }
+                for i in o.position..<end { covered[i] = true }
+                accepted.append((o.position, length, o.id))
+            }
         }
         accepted.sort { $0.position < $1.position }
         var fragments: [Fragment] = []

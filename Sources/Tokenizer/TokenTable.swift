@@ -19,6 +19,9 @@ struct TokenTable: Sendable {
         var t = TokenTable()
         var total = 0
         for s in texts { total += s.utf8.count }
+        guard total < Int(Int32.max) else {
+            return .failure(.invalidMetadata(key: "tokenizer.ggml.tokens", reason: "token texts exceed 2 GiB"))
+        }
         t.bytes.reserveCapacity(total)
         t.offsets.reserveCapacity(texts.count + 1)
         for s in texts {

@@ -17,6 +17,7 @@ public enum TokenType: Int32, Sendable, CustomStringConvertible {
     /// A byte-fallback token `<0xNN>`.
     case byte = 6
 
+    /// The type's name as in llama.cpp's logs ("control", "user-defined", ...).
     public var description: String {
         switch self {
         case .undefined: return "undefined"

@@ -19,6 +19,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
     /// A BPE merge rule is malformed or refers to text that is not in the vocabulary.
     case invalidMerge(index: Int, rule: String, reason: String)
 
+    /// A one-line explanation naming the offending metadata key.
     public var description: String {
         switch self {
         case .missingMetadata(let key):

@@ -23,12 +23,17 @@ How each model is tokenized here (the Swift tokenizer follows llama.cpp, which w
   from the GGUF tokens, scores and types (BPE, byte fallback, no dummy prefix, whitespace
   escaped to U+2581, identity normalization).
 
+Cases: hand-written ones (whitespace runs, newlines, digits, code, emoji, CJK, accented Latin,
+special tokens in text) plus 40 random mixtures of awkward pieces from a fixed seed.
+
 As a cross-check, Qwen2 is also encoded with transformers' own GGUF converter
-(GGUFQwen2Converter, which adds NFC); disagreements are printed to stderr.
+(GGUFQwen2Converter); disagreements are printed to stderr. The only one expected is NFC: the
+converter composes "S" + U+0301 into "Ś" before tokenizing, llama.cpp (and this reference) do not.
 """
 
 import json
 import os
+import random
 import sys
 
 from gguf import GGUFReader
@@ -71,6 +76,26 @@ COMMON_CASES = [
     ("unicode spaces", "a\u00a0b\u3000c\u2009d \u00a0 e", True),
     ("html", "<table><tr><td>x</td></tr></table>", True),
 ]
+
+# Random mixtures of awkward pieces (whitespace kinds, digits of several scripts, contractions,
+# combining marks, emoji, special-token texts, byte-token look-alikes), fixed seed.
+RANDOM_ATOMS = [
+    "a", "B", "é", "中", "1", "٣", "²", " ", "  ", "   ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u3000", "'", "s",
+    "t", "re", "ve", "LL", ".", ",", "!", "🦀", "👍🏽", "_", "-", "<", ">", "|", "\u0301", "ll", "D", "\u2028",
+    "\u0085", "\x0b", "\x0c", "\x1c", "ab", "Hello", "world", "x", "'S", "'d", "\u200b", "ⅷ", "ǅ", "ʰ", "ـ",
+    "①", "<eos>", "<bos>", "<start_of_turn>", "<|im_start|>", "<|endoftext|>", "[multimodal]", "<unused3>",
+    "\n\n", "    ", "<0x41>", "Ġ", "\x00", "😀", "🇯🇵", "naïve", "ℌ", "ﬁ",
+]
+
+
+def random_cases(count=40, seed=20251123):
+    rng = random.Random(seed)
+    cases = []
+    for i in range(count):
+        text = "".join(rng.choice(RANDOM_ATOMS) for _ in range(rng.randint(1, 30)))
+        cases.append(("random mixture %d" % i, text, rng.random() < 0.5))
+    return cases
+
 
 CHATML_TEXT = "<|im_start|>user\nHi there!<|im_end|>\n<|im_start|>assistant\n"
 GEMMA_TEXT = "<start_of_turn>user\nHi there!<end_of_turn>\n<start_of_turn>model\n"
@@ -269,7 +294,7 @@ def main():
         path = os.path.join(models_dir, fname)
         meta = load(path)
         raw = build_spm(meta, workdir) if meta["model"] == "llama" else build_bpe(meta)
-        cases = COMMON_CASES + extra
+        cases = COMMON_CASES + extra + random_cases()
         all_ids = [encode(meta, raw, text, ps) for (_, text, ps) in cases]
         if key == "qwen25":
             cross_check_qwen(meta, cases, all_ids)
