@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define SDK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,fma,f16c")))
+#define SDK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx512bitalg,fma,f16c")))
 #define SDK_INLINE static inline __attribute__((always_inline))
 
 /// Most activation columns one pass over a weight row serves (accumulators live in registers).
@@ -20,6 +20,20 @@
 #define SDK_KMETA_FSUM 64
 #define SDK_KMETA_D 96
 
+/// Metadata per 256-value super-block in the legacy activation layout: float dx[16] (the 32-block
+/// scale of accumulator lane p, block p/2), then int32 bias[16] (Q4_0/Q5_0/Q8_0: -offset * sum of the
+/// q summed in lane p) or float lsum[16] (Q4_1/Q5_1: dx * that sum).
+#define SDK_LMETA_DX 0
+#define SDK_LMETA_AUX 64
+
+/// Gather indices of one legacy format (vpermt2b over a 128-byte window of a super-block of 8 blocks).
+typedef struct {
+    uint8_t qsA[64], qsB[64];  // packed qs of blocks 0..3 (window at 0) and 4..7 (window at 64)
+    uint8_t dA[64], dB[64];    // the 16 lanes' f16 d (bytes 2p, 2p+1): lanes 0..7 window A, 8..15 window B
+    uint8_t mA[64], mB[64];    // the same for the f16 min (Q4_1, Q5_1)
+    uint8_t qhA[64], qhB[64];  // qh of block q at bytes 8q..8q+3: blocks 0..3 from window A, 4..7 from B
+} sdk_leg_tables_t;
+
 /// Tables describing the byte order of unpacked K-quant weight vectors (and so of the activations).
 typedef struct {
     uint8_t perm[2][256];      // [0]: Q4_K/Q5_K, [1]: Q6_K: element held by byte i of the 4 vectors
@@ -30,6 +44,11 @@ typedef struct {
     uint8_t ms_lo[64], ms_hi[64];
     int q6_group[16];          // Q6_K: 16-value group summed in accumulator lane p
     int k4_sub[16];            // Q4_K/Q5_K: 32-value sub-block summed in accumulator lane p
+    uint8_t lperm[2][256];     // legacy: [0] 4/5-bit formats, [1] Q8_0: element held by byte i
+    uint8_t l5_bitpos[256];    // Q5_0/Q5_1: bit (within its block's 32 qh bits) of the value in byte i
+    uint8_t q8_idx[64];        // Q8_0: gather of qword q = 8 bytes of block q%4 within a window
+    uint8_t q8_dA[64], q8_dB[64];  // Q8_0: d gather (windows at 0 and 128)
+    sdk_leg_tables_t leg[4];   // Q4_0, Q4_1, Q5_0, Q5_1
 } sdk_k_tables_t;
 
 extern sdk_k_tables_t sdk_k_tables;

@@ -8,6 +8,7 @@ int sdk_cpu_supported(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi") &&
+           __builtin_cpu_supports("avx512bitalg") &&
            __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #else
     return 0;
@@ -63,24 +64,51 @@ SDK_TARGET void sdk_quantize_act_k(const float *x, long nblocks, int8_t *qs, uin
     }
 }
 
-SDK_TARGET void sdk_quantize_act_legacy(const float *x, long nblocks, int8_t *qs, float *dl, void *auxp, int biasMul) {
-    uint8_t *aux = (uint8_t *)auxp;
-    for (long b = 0; b < nblocks; b++) {
-        __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
-        float amax = sdk_absmax16(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
-        float d = amax / 127.0f;
-        float id = amax > 0 ? 127.0f / amax : 0.0f;
-        __m512 idv = _mm512_set1_ps(id);
-        __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, idv));
-        __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, idv));
-        _mm_storeu_si128((__m128i *)(qs + 32 * b), _mm512_cvtepi32_epi8(q0));
-        _mm_storeu_si128((__m128i *)(qs + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
-        int sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-        _mm256_storeu_ps(dl + 8 * b, _mm256_set1_ps(d));
-        if (biasMul > 0) {
-            _mm256_storeu_si256((__m256i *)(aux + 32 * b), _mm256_set1_epi32(-biasMul * sum));
+SDK_TARGET void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint8_t *meta, int type) {
+    sdk_init_tables();
+    const int offset = type == 2 ? 8 : type == 6 ? 16 : type == 8 ? 128 : 0;
+    const uint8_t *perm = sdk_k_tables.lperm[type == 8];
+    __m512i pidx[4];
+    __mmask64 phi[4];
+    for (int k = 0; k < 4; k++) {
+        pidx[k] = _mm512_loadu_si512(perm + 64 * k);
+        phi[k] = _mm512_movepi8_mask(pidx[k]);
+    }
+    const long nblocks = n / 32;
+    for (long sb = 0; sb < (nblocks + 7) / 8; sb++) {
+        int8_t tmp[256] __attribute__((aligned(64)));
+        float dl[16];
+        memset(tmp, 0, sizeof tmp);
+        for (int j = 0; j < 8; j++) {
+            const long b = 8 * sb + j;
+            float d = 0.0f;
+            if (b < nblocks) {
+                const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+                const float amax = sdk_absmax16(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+                d = amax / 127.0f;
+                const __m512 idv = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+                _mm_store_si128((__m128i *)(tmp + 32 * j), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x0, idv))));
+                _mm_store_si128((__m128i *)(tmp + 32 * j + 16),
+                                _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x1, idv))));
+            }
+            dl[2 * j] = dl[2 * j + 1] = d;
+        }
+        const __m512i t0 = _mm512_load_si512(tmp), t1 = _mm512_load_si512(tmp + 64);
+        const __m512i t2 = _mm512_load_si512(tmp + 128), t3 = _mm512_load_si512(tmp + 192);
+        __m512i lanes = _mm512_setzero_si512();
+        for (int k = 0; k < 4; k++) {
+            const __m512i v = _mm512_mask_blend_epi8(phi[k], _mm512_permutex2var_epi8(t0, pidx[k], t1),
+                                                     _mm512_permutex2var_epi8(t2, pidx[k], t3));
+            _mm512_storeu_si512(qs + 256 * sb + 64 * k, v);
+            lanes = _mm512_dpbusd_epi32(lanes, _mm512_set1_epi8(1), v);
+        }
+        uint8_t *m = meta + SDK_KMETA * sb;
+        const __m512 dxv = _mm512_loadu_ps(dl);
+        _mm512_storeu_ps((float *)(m + SDK_LMETA_DX), dxv);
+        if (offset) {
+            _mm512_storeu_si512(m + SDK_LMETA_AUX, _mm512_mullo_epi32(lanes, _mm512_set1_epi32(-offset)));
         } else {
-            _mm256_storeu_ps((float *)(aux + 32 * b), _mm256_set1_ps(d * (float)sum / 8.0f));
+            _mm512_storeu_ps((float *)(m + SDK_LMETA_AUX), _mm512_mul_ps(dxv, _mm512_cvtepi32_ps(lanes)));
         }
     }
 }
@@ -100,11 +128,11 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
     case 0: fn = sdk_rows_f32; unit = 1; unitBytes = 4; actPerUnit = 4; break;
     case 1: fn = sdk_rows_f16; unit = 1; unitBytes = 2; actPerUnit = 4; break;
     case 30: fn = sdk_rows_bf16; unit = 1; unitBytes = 2; actPerUnit = 4; break;
-    case 2: fn = sdk_rows_q4_0; unit = 32; unitBytes = 18; actPerUnit = 96; break;
-    case 3: fn = sdk_rows_q4_1; unit = 32; unitBytes = 20; actPerUnit = 96; break;
-    case 6: fn = sdk_rows_q5_0; unit = 32; unitBytes = 22; actPerUnit = 96; break;
-    case 7: fn = sdk_rows_q5_1; unit = 32; unitBytes = 24; actPerUnit = 96; break;
-    case 8: fn = sdk_rows_q8_0; unit = 32; unitBytes = 34; actPerUnit = 96; break;
+    case 2: fn = sdk_rows_q4_0; unit = 256; unitBytes = 144; actPerUnit = 256 + SDK_KMETA; break;
+    case 3: fn = sdk_rows_q4_1; unit = 256; unitBytes = 160; actPerUnit = 256 + SDK_KMETA; break;
+    case 6: fn = sdk_rows_q5_0; unit = 256; unitBytes = 176; actPerUnit = 256 + SDK_KMETA; break;
+    case 7: fn = sdk_rows_q5_1; unit = 256; unitBytes = 192; actPerUnit = 256 + SDK_KMETA; break;
+    case 8: fn = sdk_rows_q8_0; unit = 256; unitBytes = 272; actPerUnit = 256 + SDK_KMETA; break;
     case 12: fn = sdk_rows_q4_K; unit = 256; unitBytes = 144; actPerUnit = 256 + SDK_KMETA; break;
     case 13: fn = sdk_rows_q5_K; unit = 256; unitBytes = 176; actPerUnit = 256 + SDK_KMETA; break;
     case 14: fn = sdk_rows_q6_K; unit = 256; unitBytes = 210; actPerUnit = 256 + SDK_KMETA; break;
@@ -112,7 +140,7 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
     }
     (void)unitBytes;
     sdk_init_tables();
-    const long units = cols / unit;
+    const long units = (cols + unit - 1) / unit;
     const uint8_t *wb = (const uint8_t *)w;
     const uint8_t *ab = (const uint8_t *)act;
     float state[SDK_ROW_TILE][SDK_MAX_NB * 16] __attribute__((aligned(64)));
@@ -122,8 +150,7 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
             const long nb = batch - c < SDK_MAX_NB ? batch - c : SDK_MAX_NB;
             long chunk = SDK_L1_BUDGET / (nb * actPerUnit);
             if (unit == 1) chunk &= ~31L;
-            if (unit == 32) chunk &= ~1L;
-            if (chunk < (unit == 1 ? 32 : unit == 32 ? 2 : 1)) chunk = unit == 1 ? 32 : unit == 32 ? 2 : 1;
+            if (chunk < (unit == 1 ? 32 : 1)) chunk = unit == 1 ? 32 : 1;
             for (long u0 = 0; u0 < units; u0 += chunk) {
                 const long u1 = u0 + chunk < units ? u0 + chunk : units;
                 for (long r = t0; r < t1; r++) {

@@ -1,79 +1,94 @@
-// Legacy 32-element block weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) times Q8_0-style activations.
-// Two weight blocks fill one 64-byte vector; a trailing odd block uses masked (zero) upper lanes.
+// Legacy 32-value block weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) times Q8_0-style activations.
 //
-// Weights are unpacked to unsigned bytes u (nibbles, 5-bit values, or q8 + 128), so that
-// dot = dw*dx*(sum u*x + bias) [+ m*dx*sum x], with bias = -offset*sum(x) precomputed per activation block.
+// Work goes by super-blocks of 8 blocks (256 values; the last one of a row may be partial). They are
+// unpacked into four 64-byte vectors whose 32-bit lanes each hold values of one block (lane p: block
+// p/2), as for the K-quants, so a column costs 4 vpdpbusd plus one float scale per super-block.
+// Weights become unsigned bytes u (nibbles, 5-bit values, or q8 + 128):
+// dot = sum over lanes of dw*dx*(sum u*x + bias) [+ m * dx*sum x], bias = -offset*sum x (precomputed).
 #include "common.h"
 
-/// Byte gather index: 128-bit lanes 0,1 = bytes o0..o0+15, lanes 2,3 = bytes o1..o1+15.
-SDK_TARGET SDK_INLINE __m512i sdk_pair_index(int o0, int o1) {
-    const __m512i iota = _mm512_set_epi8(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10,
-                                         9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
-                                         0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i base = _mm512_mask_blend_epi64(0xF0, _mm512_set1_epi8((char)o0), _mm512_set1_epi8((char)o1));
-    return _mm512_add_epi8(iota, base);
+/// Loads 64 bytes at p + off, zeroing the bytes at or beyond `valid`.
+SDK_TARGET SDK_INLINE __m512i sdk_loadn(const uint8_t *p, long off, long valid) {
+    const long n = valid - off;
+    if (n >= 64) return _mm512_loadu_si512(p + off);
+    return _mm512_maskz_loadu_epi8(n <= 0 ? 0ULL : (~0ULL >> (64 - n)), p + off);
 }
 
-/// Nibbles of two blocks (16 bytes each, at byte offsets o0 and o0+bs) as 64 values in element order.
-SDK_TARGET SDK_INLINE __m512i sdk_pair_nibbles(const uint8_t *p, __mmask64 kload, __m512i gidx) {
-    const __m512i raw = _mm512_permutexvar_epi8(gidx, _mm512_maskz_loadu_epi8(kload, p));
-    const __m512i shift = _mm512_mask_blend_epi64(0xCC, _mm512_setzero_si512(), _mm512_set1_epi16(4));
-    return _mm512_and_si512(_mm512_srlv_epi16(raw, shift), _mm512_set1_epi8(0x0F));
+/// Two 128-byte-window gathers merged: bytes 0..15 from window A, 16..31 from window B.
+SDK_TARGET SDK_INLINE __m256i sdk_gather32(__m512i a0, __m512i a1, const uint8_t *ia, __m512i b0, __m512i b1,
+                                           const uint8_t *ib) {
+    const __m512i x = _mm512_permutex2var_epi8(a0, _mm512_loadu_si512(ia), a1);
+    const __m512i y = _mm512_permutex2var_epi8(b0, _mm512_loadu_si512(ib), b1);
+    return _mm512_castsi512_si256(_mm512_mask_blend_epi8(0xFFFF0000ULL, x, y));
 }
 
-/// Per-lane weight values: lanes 0..7 = a, lanes 8..15 = b.
-SDK_TARGET SDK_INLINE __m512 sdk_lanes(float a, float b) {
-    return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
-}
-
-// kind: 0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1, 4 = Q8_0
-SDK_TARGET SDK_INLINE void sdk_legacy_impl(SDK_IMPL_ARGS, const int kind, const int bs) {
+// f: 0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1, 4 = Q8_0
+SDK_TARGET SDK_INLINE void sdk_legacy_impl(SDK_IMPL_ARGS, const int f, const int bs) {
     SDK_ACC_BEGIN(acc, NB)
-    const int hasMin = kind == 1 || kind == 3;
-    const int qsOff = kind == 0 ? 2 : kind == 1 ? 4 : kind == 2 ? 6 : kind == 3 ? 8 : 2;
-    const __m512i gidx = sdk_pair_index(qsOff, qsOff + bs);
-    for (long b = u0; b < u1; b += 2) {
-        const int two = b + 1 < u1;
-        const uint8_t *p = w + bs * b;
-        __m512i u;
-        if (kind == 4) {
-            const __m256i lo = _mm256_loadu_si256((const __m256i *)(p + 2));
-            const __m256i hi = two ? _mm256_loadu_si256((const __m256i *)(p + 36)) : _mm256_setzero_si256();
-            u = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8((char)0x80));
-        } else {
-            const __mmask64 kload = two ? (~0ULL >> (64 - 2 * bs)) : (~0ULL >> (64 - bs));
-            u = sdk_pair_nibbles(p, kload, gidx);
-            if (kind == 2 || kind == 3) {
-                uint32_t h0, h1 = 0;
-                memcpy(&h0, p + (kind == 2 ? 2 : 4), 4);
-                if (two) memcpy(&h1, p + bs + (kind == 2 ? 2 : 4), 4);
-                const __mmask64 kh = (__mmask64)h0 | ((__mmask64)h1 << 32);
-                u = _mm512_mask_add_epi8(u, kh, u, _mm512_set1_epi8(16));
+    const int hasMin = f == 1 || f == 3, five = f == 2 || f == 3;
+    const long nblocks = cols / 32, qsBytes = 256 * ((nblocks + 7) / 8);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i msLo = _mm512_loadu_si512(sdk_k_tables.ms_lo), msHi = _mm512_loadu_si512(sdk_k_tables.ms_hi);
+    const __m512i evenQ = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), oddQ = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+    for (long sb = u0; sb < u1; sb++) {
+        const uint8_t *p = w + 8 * bs * sb;
+        const long nbl = nblocks - 8 * sb < 8 ? nblocks - 8 * sb : 8;
+        const long valid = nbl * bs;
+        __m512i v[4];
+        __m512 fsc, mv = _mm512_setzero_ps();
+        if (f == 4) {
+            // qword q of vector k = bytes 8k..8k+7 of block q's values
+            const __m512i offs = _mm512_set_epi64(240, 206, 172, 138, 104, 70, 36, 2);
+            const __mmask8 kq = (__mmask8)((1u << nbl) - 1);
+            for (int k = 0; k < 4; k++) {
+                const __m512i g = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), kq, offs, p + 8 * k, 1);
+                v[k] = _mm512_xor_si512(g, _mm512_set1_epi8((char)0x80));
             }
+            fsc = _mm512_cvtph_ps(sdk_gather32(sdk_loadn(p, 0, valid), sdk_loadn(p, 64, valid), sdk_k_tables.q8_dA,
+                                               sdk_loadn(p, 128, valid), sdk_loadn(p, 192, valid), sdk_k_tables.q8_dB));
+        } else {
+            const sdk_leg_tables_t *L = &sdk_k_tables.leg[f];
+            const __m512i w0 = sdk_loadn(p, 0, valid), w1 = sdk_loadn(p, 64, valid), w2 = sdk_loadn(p, 128, valid);
+            const __m512i qa = _mm512_permutex2var_epi8(w0, _mm512_loadu_si512(L->qsA), w1);
+            const __m512i qb = _mm512_permutex2var_epi8(w1, _mm512_loadu_si512(L->qsB), w2);
+            const __m512i c = _mm512_permutex2var_epi64(qa, evenQ, qb), d = _mm512_permutex2var_epi64(qa, oddQ, qb);
+            v[0] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msLo, c), m4);
+            v[1] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msHi, c), m4);
+            v[2] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msLo, d), m4);
+            v[3] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msHi, d), m4);
+            if (five) {
+                // qword q = block q's 32 high bits; byte i of vector k takes bit (element of i within its block).
+                const __m512i qhq = _mm512_mask_blend_epi8(0xFFFFFFFF00000000ULL,
+                                                           _mm512_permutex2var_epi8(w0, _mm512_loadu_si512(L->qhA), w1),
+                                                           _mm512_permutex2var_epi8(w1, _mm512_loadu_si512(L->qhB), w2));
+                for (int k = 0; k < 4; k++) {
+                    const __mmask64 hb = _mm512_bitshuffle_epi64_mask(qhq, _mm512_loadu_si512(sdk_k_tables.l5_bitpos + 64 * k));
+                    v[k] = _mm512_mask_add_epi8(v[k], hb, v[k], _mm512_set1_epi8(16));
+                }
+            }
+            fsc = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->dA, w1, w2, L->dB));
+            if (hasMin) mv = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->mA, w1, w2, L->mB));
         }
-        const float d0 = sdk_h2f(p), d1 = two ? sdk_h2f(p + bs) : 0.0f;
-        const __m512 dwl = sdk_lanes(d0, d1);
-        __m512 ml = _mm512_setzero_ps();
-        if (hasMin) ml = sdk_lanes(sdk_h2f(p + 2), two ? sdk_h2f(p + bs + 2) : 0.0f);
-        const __mmask16 k16 = two ? 0xFFFF : 0x00FF;
-        const __mmask64 kx = two ? ~0ULL : 0xFFFFFFFFULL;
         for (int c = 0; c < NB; c++) {
             const uint8_t *ac = act + c * astride;
-            const int8_t *xq = (const int8_t *)ac + 32 * b;
-            const float *dl = (const float *)(ac + cols) + 8 * b;
-            const uint8_t *aux = ac + 2 * cols + 32 * b;
-            __m512i s = hasMin ? _mm512_setzero_si512() : _mm512_maskz_loadu_epi32(k16, aux);
-            s = _mm512_dpbusd_epi32(s, u, _mm512_maskz_loadu_epi8(kx, xq));
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dwl, _mm512_maskz_loadu_ps(k16, dl)), acc[c]);
-            if (hasMin) acc[c] = _mm512_fmadd_ps(ml, _mm512_maskz_loadu_ps(k16, (const float *)aux), acc[c]);
+            const int8_t *xq = (const int8_t *)ac + 256 * sb;
+            const uint8_t *meta = ac + qsBytes + SDK_KMETA * sb;
+            __m512i s = hasMin ? _mm512_setzero_si512() : _mm512_loadu_si512(meta + SDK_LMETA_AUX);
+            s = _mm512_dpbusd_epi32(s, v[0], _mm512_loadu_si512(xq));
+            s = _mm512_dpbusd_epi32(s, v[1], _mm512_loadu_si512(xq + 64));
+            s = _mm512_dpbusd_epi32(s, v[2], _mm512_loadu_si512(xq + 128));
+            s = _mm512_dpbusd_epi32(s, v[3], _mm512_loadu_si512(xq + 192));
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+                                     _mm512_mul_ps(fsc, _mm512_loadu_ps((const float *)(meta + SDK_LMETA_DX))), acc[c]);
+            if (hasMin) acc[c] = _mm512_fmadd_ps(mv, _mm512_loadu_ps((const float *)(meta + SDK_LMETA_AUX)), acc[c]);
         }
     }
     SDK_ACC_END(acc, NB)
 }
 
-#define SDK_LEGACY(name, kind, bs)                                                                           \
+#define SDK_LEGACY(name, f, bs)                                                                              \
     SDK_TARGET SDK_INLINE void name##_impl(SDK_IMPL_ARGS) {                                                  \
-        sdk_legacy_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, kind, bs);     \
+        sdk_legacy_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, f, bs);        \
     }                                                                                                        \
     SDK_DISPATCH_NB(name, name##_impl)
 

@@ -25,6 +25,31 @@ static int perm_k6(int i) {
     return 128 * (j / 64) + (t >= 4 ? 64 : 0) + j % 64;
 }
 
+/// Element (0..255) of a legacy super-block held by byte i of the four unpacked vectors.
+static int perm_l4(int i) {
+    const int k = i / 64, q = (i % 64) / 8, t = i % 8;
+    const int b = (k % 2 == 0) ? t % 4 : t % 4 + 4;
+    return 32 * q + 8 * (k >= 2) + b + (t >= 4 ? 16 : 0);
+}
+
+static int perm_l8(int i) { return 32 * ((i % 64) / 8) + 8 * (i / 64) + i % 8; }
+
+static void sdk_build_legacy(sdk_leg_tables_t *L, int bs, int qsOff, int qhOff) {
+    for (int i = 0; i < 64; i++) {
+        const int j = i / 16, m = i % 16;
+        L->qsA[i] = (uint8_t)(bs * j + qsOff + m);
+        L->qsB[i] = (uint8_t)(bs * (j + 4) + qsOff + m - 64);
+        const int lane = i / 2, blk = lane / 2, byte = i % 2;
+        L->dA[i] = (uint8_t)((bs * blk + byte) & 127);
+        L->dB[i] = (uint8_t)((bs * blk + byte - 64) & 127);
+        L->mA[i] = (uint8_t)((bs * blk + 2 + byte) & 127);
+        L->mB[i] = (uint8_t)((bs * blk + 2 + byte - 64) & 127);
+        const int qb = i / 8, r = i % 8 < 4 ? i % 8 : 0;
+        L->qhA[i] = (uint8_t)((bs * qb + qhOff + r) & 127);
+        L->qhB[i] = (uint8_t)((bs * qb + qhOff + r - 64) & 127);
+    }
+}
+
 static void sdk_build_tables(void) {
     sdk_k_tables_t *T = &sdk_k_tables;
     for (int i = 0; i < 256; i++) {
@@ -52,11 +77,32 @@ static void sdk_build_tables(void) {
         T->q6_group[p] = gq[p / 2] + (p % 2 ? 4 : 0);
         T->k4_sub[p] = 2 * (p / 4) + p % 2;
     }
+    for (int i = 0; i < 256; i++) {
+        const int e = perm_l4(i);
+        T->lperm[0][i] = (uint8_t)e;
+        T->lperm[1][i] = (uint8_t)perm_l8(i);
+        T->l5_bitpos[i] = (uint8_t)(e % 32);
+    }
+    for (int i = 0; i < 64; i++) {
+        T->q8_idx[i] = (uint8_t)(34 * ((i / 8) % 4) + 2 + i % 8);
+        const int blk = i / 4, byte = i % 2;
+        T->q8_dA[i] = (uint8_t)((34 * blk + byte) & 127);
+        T->q8_dB[i] = (uint8_t)((34 * blk + byte - 128) & 127);
+    }
+    sdk_build_legacy(&T->leg[0], 18, 2, 0);
+    sdk_build_legacy(&T->leg[1], 20, 4, 0);
+    sdk_build_legacy(&T->leg[2], 22, 6, 2);
+    sdk_build_legacy(&T->leg[3], 24, 8, 4);
 }
 
 void sdk_init_tables(void) { pthread_once(&sdk_once, sdk_build_tables); }
 
 const uint8_t *sdk_k_permutation(int type) {
     sdk_init_tables();
-    return sdk_k_tables.perm[type == 14 ? 1 : 0];
+    switch (type) {
+    case 12: case 13: return sdk_k_tables.perm[0];
+    case 14: return sdk_k_tables.perm[1];
+    case 8: return sdk_k_tables.lperm[1];
+    default: return sdk_k_tables.lperm[0];
+    }
 }

@@ -6,6 +6,7 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case checksumMismatch(model: String, expected: String, actual: String)
     case promptTooLong(tokens: Int, context: Int)
     case emptyPrompt
+    case incompatibleDraft(target: String, draft: String, difference: String)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
         case .promptTooLong(let t, let c):
             return "the prompt has \(t) tokens, which leaves no room in the context of \(c) tokens (use --context to raise it)"
         case .emptyPrompt: return "the prompt is empty"
+        case .incompatibleDraft(let t, let d, let diff):
+            return "draft model \(d) cannot draft for \(t): their vocabularies differ (\(diff))"
         }
     }
 }

@@ -60,6 +60,18 @@ public struct GenerationResult: Sendable {
     public var text: String
     public var stats: GenerationStats
     public var stopReason: StopReason
+    /// Drafting and verification counts (speculative generation only).
+    public var speculation: SpeculationStats?
+
+    public init(promptTokens: [Int32], tokens: [Int32], text: String, stats: GenerationStats, stopReason: StopReason,
+                speculation: SpeculationStats? = nil) {
+        self.promptTokens = promptTokens
+        self.tokens = tokens
+        self.text = text
+        self.stats = stats
+        self.stopReason = stopReason
+        self.speculation = speculation
+    }
 }
 
 /// Options of one generation.

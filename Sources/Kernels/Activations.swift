@@ -6,10 +6,12 @@
 ///   kernels unpack the weights), then per block `kMetaBytes` bytes: Int32 bias16[16] (Q6_K: −32·Σq over
 ///   the 16-value group summed in accumulator lane p; zero otherwise), Float fsum8[8] (d·Σq per
 ///   32-value sub-block), Float d.
-/// Legacy layout (for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights), per column (n % 32 == 0):
-///   int8 qs[n], Float dLane[n/4] (the block's d for each group of 4 values),
-///   aux[n/4]: Int32 −biasMul·Σq (biasMul > 0) or Float d·Σq/8 (biasMul == 0), per group of 4.
-/// q = round-half-even(x · 127/amax), d = amax/127, per block.
+/// Legacy layout (for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights), per column (n % 32 == 0), by super-blocks of
+///   8 blocks of 32 (the last one zero-padded): int8 qs[256·S] in the order `KPermutation.table(type)`,
+///   then per super-block `kMetaBytes` bytes: Float dx[16] (scale of block p/2 for accumulator lane p),
+///   then Int32 −offset·Σq over lane p (Q4_0: 8, Q5_0: 16, Q8_0: 128, stored +128) or, for Q4_1/Q5_1,
+///   Float dx·Σq over lane p. (Lane p sums bytes 4p...4p+3 of each of the four 64-byte vectors.)
+/// q = round-half-even(x · 127/amax), d = amax/127, per 32-value block (per 256 for the K layout).
 enum ActivationLayout {
     static let kMetaBytes = 128
     static let kMetaBias = 0
@@ -19,17 +21,21 @@ enum ActivationLayout {
     /// Bytes of one K-layout column of n values, rounded up to 64.
     static func kStride(_ n: Int) -> Int { roundUp64(n + n / 256 * kMetaBytes) }
     /// Bytes of one legacy-layout column of n values, rounded up to 64.
-    static func legacyStride(_ n: Int) -> Int { roundUp64(3 * n) }
+    static func legacyStride(_ n: Int) -> Int { roundUp64(superBlocks(n) * (256 + kMetaBytes)) }
+    /// Super-blocks of 256 values (8 legacy blocks) covering n values.
+    static func superBlocks(_ n: Int) -> Int { (n + 255) / 256 }
+    static let lMetaDx = 0
+    static let lMetaAux = 64
 
     static func roundUp64(_ v: Int) -> Int { (v + 63) & ~63 }
 
-    /// Multiplier of −Σq folded into the integer accumulator: the weight format's zero offset / 8
-    /// (Q4_0: 8, Q5_0: 16, Q8_0 stored +128); 0 for formats with a float min (Q4_1, Q5_1).
-    static func biasMultiplier(_ type: GGMLType) -> Int32 {
+    /// The zero offset of a legacy format's unsigned values (Q8_0 values are stored + 128);
+    /// 0 for the formats with a float min (Q4_1, Q5_1).
+    static func legacyOffset(_ type: GGMLType) -> Int32 {
         switch type {
-        case .q4_0: return 1
-        case .q5_0: return 2
-        case .q8_0: return 16
+        case .q4_0: return 8
+        case .q5_0: return 16
+        case .q8_0: return 128
         default: return 0
         }
     }
@@ -59,10 +65,30 @@ enum KPermutation {
         return 128 * (j / 64) + (t >= 4 ? 64 : 0) + j % 64
     }
 
+    /// Q4_0/Q4_1/Q5_0/Q5_1 super-blocks: qword q of every vector holds 8 qs bytes of block q (bytes 0...7
+    /// for k = 0, 1, bytes 8...15 for k = 2, 3); nibbles as for Q4_K (low nibble j: value j, high: j + 16).
+    static func l4(_ i: Int) -> Int {
+        let k = i / 64, q = (i % 64) / 8, t = i % 8
+        let b = k % 2 == 0 ? t % 4 : t % 4 + 4
+        return 32 * q + 8 * (k >= 2 ? 1 : 0) + b + (t >= 4 ? 16 : 0)
+    }
+
+    /// Q8_0 super-blocks: qword q of vector k holds values 8k...8k+7 of block q.
+    static func l8(_ i: Int) -> Int { 32 * ((i % 64) / 8) + 8 * (i / 64) + i % 8 }
+
     static let q4Table: [UInt8] = (0..<256).map { UInt8(k4($0)) }
     static let q6Table: [UInt8] = (0..<256).map { UInt8(k6($0)) }
+    static let l4Table: [UInt8] = (0..<256).map { UInt8(l4($0)) }
+    static let l8Table: [UInt8] = (0..<256).map { UInt8(l8($0)) }
 
-    static func table(_ type: GGMLType) -> [UInt8] { type == .q6_K ? q6Table : q4Table }
+    static func table(_ type: GGMLType) -> [UInt8] {
+        switch type {
+        case .q6_K: return q6Table
+        case .q4_K, .q5_K: return q4Table
+        case .q8_0: return l8Table
+        default: return l4Table
+        }
+    }
 
     /// Q4_K/Q5_K: the 32-value sub-block summed in accumulator lane p.
     static func k4Subblock(_ p: Int) -> Int { 2 * (p / 4) + p % 2 }
@@ -111,27 +137,42 @@ func quantizeActivationsK(_ x: UnsafePointer<Float>, blocks: Int, qs dst: Unsafe
     }
 }
 
-/// Swift reference of `sdk_quantize_act_legacy`.
-func quantizeActivationsLegacy(_ x: UnsafePointer<Float>, blocks: Int, qs dst: UnsafeMutableRawPointer,
-                               dLane dl: UnsafeMutableRawPointer, aux: UnsafeMutableRawPointer, biasMul: Int32) {
-    for b in 0..<blocks {
-        let xb = x + 32 * b
-        var amax: Float = 0
-        for j in 0..<32 { amax = max(amax, abs(xb[j])) }
-        let d = amax / 127
-        let id: Float = amax > 0 ? 127 / amax : 0
-        var sum: Int32 = 0
-        for j in 0..<32 {
-            let q = Int32((xb[j] * id).rounded(.toNearestOrEven))
-            sum += q
-            dst.storeBytes(of: Int8(q), toByteOffset: 32 * b + j, as: Int8.self)
-        }
-        for l in 0..<8 {
-            dl.storeBytes(of: d, toByteOffset: 32 * b + 4 * l, as: Float.self)
-            if biasMul > 0 {
-                aux.storeBytes(of: -biasMul * sum, toByteOffset: 32 * b + 4 * l, as: Int32.self)
+/// Swift reference of `sdk_quantize_act_legacy`: `n` values (multiple of 32) from `x`.
+func quantizeActivationsLegacy(_ x: UnsafePointer<Float>, count n: Int, qs dst: UnsafeMutableRawPointer,
+                               meta: UnsafeMutableRawPointer, type: GGMLType) {
+    let offset = ActivationLayout.legacyOffset(type)
+    let perm = KPermutation.table(type)
+    let nblocks = n / 32
+    withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { tmp in
+        for sb in 0..<ActivationLayout.superBlocks(n) {
+            var dl = SIMD16<Float>()
+            for j in 0..<8 {
+                let b = 8 * sb + j
+                var d: Float = 0
+                if b < nblocks {
+                    let xb = x + 32 * b
+                    var amax: Float = 0
+                    for i in 0..<32 { amax = max(amax, abs(xb[i])) }
+                    d = amax / 127
+                    let id: Float = amax > 0 ? 127 / amax : 0
+                    for i in 0..<32 { tmp[32 * j + i] = Int8((xb[i] * id).rounded(.toNearestOrEven)) }
+                } else {
+                    for i in 0..<32 { tmp[32 * j + i] = 0 }
+                }
+                dl[2 * j] = d; dl[2 * j + 1] = d
+            }
+            var lanes = SIMD16<Int32>()
+            for i in 0..<256 {
+                let q = tmp[Int(perm[i])]
+                dst.storeBytes(of: q, toByteOffset: 256 * sb + i, as: Int8.self)
+                lanes[(i % 64) / 4] += Int32(q)
+            }
+            let m = meta + ActivationLayout.kMetaBytes * sb
+            m.storeBytes(of: dl, toByteOffset: ActivationLayout.lMetaDx, as: SIMD16<Float>.self)
+            if offset > 0 {
+                m.storeBytes(of: lanes &* -offset, toByteOffset: ActivationLayout.lMetaAux, as: SIMD16<Int32>.self)
             } else {
-                aux.storeBytes(of: d * Float(sum) / 8, toByteOffset: 32 * b + 4 * l, as: Float.self)
+                m.storeBytes(of: dl * SIMD16<Float>(lanes), toByteOffset: ActivationLayout.lMetaAux, as: SIMD16<Float>.self)
             }
         }
     }

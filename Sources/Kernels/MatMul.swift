@@ -105,20 +105,20 @@ public final class MatMul: @unchecked Sendable {
             base = ensureScratch(unpackBytes + batch * actStride)
             let dst = base + unpackBytes
             act = UnsafeRawPointer(dst)
-            let nb = cols / 32, chunk = 64
-            let chunks = (nb + chunk - 1) / chunk
-            let biasMul = ActivationLayout.biasMultiplier(type)
+            let nsb = ActivationLayout.superBlocks(cols), qsBytes = 256 * nsb, chunk = 8
+            let chunks = (nsb + chunk - 1) / chunk
             let vector = backend == .avx512
             pool.run(tasks: batch * chunks) { t in
-                let c = t / chunks, b0 = (t % chunks) * chunk, n = min(chunk, nb - b0)
-                let x = input + c * inStride + 32 * b0
-                let col = dst + c * actStride
-                let qs = col + 32 * b0, dl = col + cols + 32 * b0, aux = col + 2 * cols + 32 * b0
+                let c = t / chunks, s0 = (t % chunks) * chunk
+                let n = min(256 * chunk, cols - 256 * s0)
+                let x = input + c * inStride + 256 * s0
+                let qs = dst + c * actStride + 256 * s0
+                let meta = dst + c * actStride + qsBytes + ActivationLayout.kMetaBytes * s0
                 if vector {
-                    sdk_quantize_act_legacy(x, n, qs.assumingMemoryBound(to: Int8.self),
-                                            dl.assumingMemoryBound(to: Float.self), aux, biasMul)
+                    sdk_quantize_act_legacy(x, n, qs.assumingMemoryBound(to: Int8.self), meta.assumingMemoryBound(to: UInt8.self),
+                                            Int32(type.rawValue))
                 } else {
-                    quantizeActivationsLegacy(x, blocks: n, qs: qs, dLane: dl, aux: aux, biasMul: biasMul)
+                    quantizeActivationsLegacy(x, count: n, qs: qs, meta: meta, type: type)
                 }
             }
         case .q8_1, .q8_K:

@@ -2,30 +2,14 @@
 /// CPUs without AVX-512 VNNI. They read the same quantized activation layouts (see Activations.swift)
 /// and compute the same integer sums, so the two paths agree up to float rounding.
 
-/// Σ u[i]·x[i] over 32 values, u unsigned (≤ 255), x signed (|x| ≤ 127): products fit Int16.
-@inline(__always)
-func dot32(_ u: UnsafeRawPointer, _ x: UnsafeRawPointer) -> Int32 {
-    let uv = SIMD32<Int16>(truncatingIfNeeded: u.loadUnaligned(as: SIMD32<UInt8>.self))
-    let xv = SIMD32<Int16>(truncatingIfNeeded: x.loadUnaligned(as: SIMD32<Int8>.self))
-    return SIMD32<Int32>(truncatingIfNeeded: uv &* xv).wrappedSum()
-}
-
-/// Σ u[i]·x[i] over 16 values.
-@inline(__always)
-func dot16(_ u: UnsafeRawPointer, _ x: UnsafeRawPointer) -> Int32 {
-    let uv = SIMD16<Int16>(truncatingIfNeeded: u.loadUnaligned(as: SIMD16<UInt8>.self))
-    let xv = SIMD16<Int16>(truncatingIfNeeded: x.loadUnaligned(as: SIMD16<Int8>.self))
-    return SIMD16<Int32>(truncatingIfNeeded: uv &* xv).wrappedSum()
-}
-
 /// Sums of u[i]·x[i] over each group of 4 consecutive bytes of 64 (what vpdpbusd adds per 32-bit lane).
-/// u ≤ 63 and |x| ≤ 127 keep pair sums within Int16.
+/// Products fit Int16 (255 · 127); sums are taken in Int32.
 @inline(__always)
 func dwordSums(_ u: UnsafeRawPointer, _ x: UnsafeRawPointer) -> SIMD16<Int32> {
     let uv = SIMD64<Int16>(truncatingIfNeeded: u.loadUnaligned(as: SIMD64<UInt8>.self))
     let xv = SIMD64<Int16>(truncatingIfNeeded: x.loadUnaligned(as: SIMD64<Int8>.self))
     let prod = uv &* xv
-    let pairs = SIMD32<Int32>(truncatingIfNeeded: prod.evenHalf &+ prod.oddHalf)
+    let pairs = SIMD32<Int32>(truncatingIfNeeded: prod.evenHalf) &+ SIMD32<Int32>(truncatingIfNeeded: prod.oddHalf)
     return pairs.evenHalf &+ pairs.oddHalf
 }
 
@@ -100,22 +84,34 @@ func portableRows(_ type: GGMLType, _ w: UnsafeRawPointer, rowBytes: Int, _ r0: 
             }
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
             let hasMin = type == .q4_1 || type == .q5_1
+            let perm = KPermutation.table(type)
+            let nblocks = cols / 32, qsBytes = 256 * ActivationLayout.superBlocks(cols)
+            let up = u + 256
             for c in 0..<batch { out[c * outStride + r] = 0 }
-            for b in 0..<cols / 32 {
-                let p = row + b * type.blockBytes
-                unpackUnsigned(type, p, u)
-                let dw = loadHalf(p, 0), mw: Float = hasMin ? loadHalf(p, 2) : 0
+            for sb in 0..<ActivationLayout.superBlocks(cols) {
+                var fsc = SIMD16<Float>(), mlane = SIMD16<Float>()
+                for j in 0..<8 {
+                    let b = 8 * sb + j
+                    if b < nblocks {
+                        let p = row + b * type.blockBytes
+                        unpackUnsigned(type, p, u + 32 * j)
+                        fsc[2 * j] = loadHalf(p, 0); fsc[2 * j + 1] = fsc[2 * j]
+                        if hasMin { mlane[2 * j] = loadHalf(p, 2); mlane[2 * j + 1] = mlane[2 * j] }
+                    } else {
+                        (u + 32 * j).initializeMemory(as: UInt8.self, repeating: 0, count: 32)
+                    }
+                }
+                for i in 0..<256 { up.storeBytes(of: u.load(fromByteOffset: Int(perm[i]), as: UInt8.self), toByteOffset: i, as: UInt8.self) }
                 for c in 0..<batch {
                     let a = act + c * actStride
-                    var isum = dot32(u, a + 32 * b)
-                    let dx = a.loadUnaligned(fromByteOffset: cols + 32 * b, as: Float.self)
-                    var s: Float
+                    let meta = a + qsBytes + ActivationLayout.kMetaBytes * sb
+                    var acc = hasMin ? SIMD16<Int32>()
+                        : meta.loadUnaligned(fromByteOffset: ActivationLayout.lMetaAux, as: SIMD16<Int32>.self)
+                    for k in 0..<4 { acc &+= dwordSums(up + 64 * k, a + 256 * sb + 64 * k) }
+                    let dx = meta.loadUnaligned(fromByteOffset: ActivationLayout.lMetaDx, as: SIMD16<Float>.self)
+                    var s = (SIMD16<Float>(acc) * fsc * dx).sum()
                     if hasMin {
-                        s = Float(isum) * (dw * dx)
-                        s += mw * 8 * a.loadUnaligned(fromByteOffset: 2 * cols + 32 * b, as: Float.self)
-                    } else {
-                        isum += 8 * a.loadUnaligned(fromByteOffset: 2 * cols + 32 * b, as: Int32.self)
-                        s = Float(isum) * (dw * dx)
+                        s += (mlane * meta.loadUnaligned(fromByteOffset: ActivationLayout.lMetaAux, as: SIMD16<Float>.self)).sum()
                     }
                     out[c * outStride + r] += s
                 }

@@ -3,12 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SpecDecCKernels
 import Synchronization
 
 /// Persistent worker threads (no thread creation per call). `run(tasks:body)` calls body(taskIndex) for 0..<tasks spread over the workers and the calling thread, returns when all are done.
 ///
-/// Workers spin briefly after finishing a job (so back-to-back calls, such as the matrix
-/// multiplications of one layer, wake them with no system call), then sleep on a condition
+/// Workers spin for up to 1 ms after finishing a job (so back-to-back calls, such as the matrix
+/// multiplications of a forward pass, start with no system call), then sleep on a condition
 /// variable. Tasks are handed out dynamically through an atomic counter.
 /// A call made while another `run` is in progress (nested or from another thread) runs
 /// its tasks serially on the calling thread.
@@ -28,8 +29,9 @@ public final class ThreadPool: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
 
-    /// Spin iterations a worker waits for new work before sleeping (a few tens of microseconds).
-    private static let spinLimit = 20_000
+    /// How long a worker spins for new work before it sleeps: long enough to bridge the gaps between
+    /// the matrix multiplications of a forward pass, short enough not to burn an idle core for long.
+    private static let spinNanoseconds: UInt64 = 1_000_000
 
     /// Creates a pool that runs tasks on `threads` threads in total (the caller plus `threads - 1` workers).
     public init(threads: Int) {
@@ -91,7 +93,7 @@ public final class ThreadPool: @unchecked Sendable {
             var spins = 0
             while pending.load(ordering: .acquiring) > 0 {
                 spins += 1
-                if spins > 1000 { sched_yield() }
+                if spins > 4096 { sched_yield() } else { sdk_pause() }
             }
             self.body = nil
         }
@@ -110,21 +112,24 @@ public final class ThreadPool: @unchecked Sendable {
     private func workerLoop() {
         var seen = 0
         while true {
-            var spins = 0
             var g = generation.load(ordering: .acquiring)
-            while g == seen {
-                spins += 1
-                if spins >= Self.spinLimit {
-                    pthread_mutex_lock(mutex)
-                    sleepers.add(1, ordering: .sequentiallyConsistent)
-                    while generation.load(ordering: .sequentiallyConsistent) == seen {
-                        pthread_cond_wait(cond, mutex)
+            if g == seen {
+                let start = monotonicNanoseconds()
+                var spins = 0
+                while g == seen {
+                    sdk_pause()
+                    spins += 1
+                    if spins & 255 == 0 && monotonicNanoseconds() - start > Self.spinNanoseconds {
+                        pthread_mutex_lock(mutex)
+                        sleepers.add(1, ordering: .sequentiallyConsistent)
+                        while generation.load(ordering: .sequentiallyConsistent) == seen {
+                            pthread_cond_wait(cond, mutex)
+                        }
+                        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                        pthread_mutex_unlock(mutex)
                     }
-                    sleepers.subtract(1, ordering: .sequentiallyConsistent)
-                    pthread_mutex_unlock(mutex)
-                    spins = 0
+                    g = generation.load(ordering: .acquiring)
                 }
-                g = generation.load(ordering: .acquiring)
             }
             seen = g
             if shutdown.load(ordering: .acquiring) { return }
@@ -132,4 +137,11 @@ public final class ThreadPool: @unchecked Sendable {
             pending.subtract(1, ordering: .releasing)
         }
     }
+}
+
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }

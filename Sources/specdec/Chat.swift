@@ -10,13 +10,19 @@ struct Chat: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var speculation: SpeculationCLIOptions
     @Option(help: "System prompt.") var system: String?
     @Option(name: .customLong("max-tokens"), help: "Maximum tokens per answer.") var maxTokens: Int = 512
 
     func run() throws {
         try reportingErrors {
             let model = try modelOptions.load()
-            let generator = Generator(model: model)
+            let plain = Generator(model: model)
+            let speculative = speculation.isSpeculative
+                ? try SpeculativeGenerator(target: model, draftModel: try speculation.loadDraft(context: modelOptions.context,
+                                                                                                  threads: modelOptions.threads),
+                                           options: speculation.options, seed: sampling.seed)
+                : nil
             var messages: [ChatMessage] = []
             if let system { messages.append(ChatMessage(role: "system", content: system)) }
             let interactive = isatty(0) != 0
@@ -29,7 +35,8 @@ struct Chat: ParsableCommand {
                 if input == "/quit" || input == "/exit" { break }
                 if input == "/reset" {
                     messages.removeAll { $0.role != "system" }
-                    generator.reset()
+                    plain.reset()
+                    speculative?.reset()
                     note("(conversation cleared)")
                     continue
                 }
@@ -41,7 +48,8 @@ struct Chat: ParsableCommand {
                     continue
                 }
                 let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters)
-                let result = try generator.generate(prompt: prompt, options: options) { emit($0); return true }
+                let result = try speculative?.generate(prompt: prompt, options: options) { emit($0); return true }
+                    ?? plain.generate(prompt: prompt, options: options) { emit($0); return true }
                 emit("\n")
                 note(String(format: "[%d tokens, %.1f tokens/s]", result.stats.generatedTokens, result.stats.tokensPerSecond))
                 messages.append(ChatMessage(role: "assistant", content: result.text))

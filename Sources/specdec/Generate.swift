@@ -8,6 +8,7 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var speculation: SpeculationCLIOptions
 
     @Option(help: "The prompt text.") var prompt: String = ""
     @Option(name: .customLong("prompt-ids"), help: "The prompt as comma-separated token ids (instead of --prompt).")
@@ -30,12 +31,20 @@ struct Generate: ParsableCommand {
         try reportingErrors {
             let model = try modelOptions.load()
             let tokens = promptIDs.flatMap(parseIDs) ?? model.promptTokens(prompt, chat: chat, system: system)
-            let generator = Generator(model: model)
             var options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stopStrings: stop)
             options.stopAtEndOfTurn = true
-            let result = try generator.generate(prompt: tokens, options: options) { piece in
+            let onText: (String) -> Bool = { piece in
                 if format == .text { emit(piece) }
                 return true
+            }
+            let result: GenerationResult
+            if speculation.isSpeculative {
+                let draft = try speculation.loadDraft(context: modelOptions.context, threads: modelOptions.threads)
+                let generator = try SpeculativeGenerator(target: model, draftModel: draft, options: speculation.options,
+                                                         seed: sampling.seed)
+                result = try generator.generate(prompt: tokens, options: options, onText: onText)
+            } else {
+                result = try Generator(model: model).generate(prompt: tokens, options: options, onText: onText)
             }
             switch format {
             case .text:
@@ -43,9 +52,14 @@ struct Generate: ParsableCommand {
                 let s = result.stats
                 note(String(format: "[%d prompt tokens, %d generated, prefill %.2f s, %.2f tokens/s, stop: %@]",
                             s.promptTokens, s.generatedTokens, s.prefillSeconds, s.tokensPerSecond, result.stopReason.rawValue))
+                if let sp = result.speculation {
+                    note(String(format: "[speculation: %d steps, %d drafted, %d accepted, mean accepted tokens per step %.2f]",
+                                sp.draftSteps, sp.drafted, sp.accepted, sp.meanAccepted))
+                }
             case .json:
                 let out = GenerateJSON(promptTokens: result.promptTokens, tokens: result.tokens, text: result.text,
-                                       stopReason: result.stopReason.rawValue, stats: result.stats)
+                                       stopReason: result.stopReason.rawValue,
+                                       stats: GenerateStatsJSON(generation: result.stats, speculation: result.speculation))
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 emit(String(decoding: try enc.encode(out), as: UTF8.self) + "\n")
@@ -60,7 +74,7 @@ struct GenerateJSON: Encodable {
     var tokens: [Int32]
     var text: String
     var stopReason: String
-    var stats: GenerationStats
+    var stats: GenerateStatsJSON
 
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens", tokens, text, stopReason = "stop_reason", stats
@@ -72,4 +86,15 @@ func parseIDs(_ s: String) -> [Int32]? {
     let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     let ids = parts.compactMap { Int32($0) }
     return ids.count == parts.count && !ids.isEmpty ? ids : nil
+}
+
+/// `stats` of the JSON output: the generation figures, plus the speculation counts when speculating.
+struct GenerateStatsJSON: Encodable {
+    var generation: GenerationStats
+    var speculation: SpeculationStats?
+
+    func encode(to encoder: Encoder) throws {
+        try generation.encode(to: encoder)
+        try speculation?.encode(to: encoder)
+    }
 }

@@ -11,15 +11,18 @@ final class LosslessnessTests: XCTestCase {
     /// Repetitive, so that model-free drafters find matches.
     static let prompt: [Int32] = [10, 20, 30, 40, 50, 10, 20, 30, 40, 50, 10, 20, 30]
     static let newTokens = 40
-    static let targetSeed: UInt64 = 3
-    static let targetScale: Float = 0.5
+    /// Seed and weight scale per architecture, picked (measured) so that greedy output falls into
+    /// loops: 13, 15 and 4 distinct tokens in 40. Larger scales make the distribution peakier but, in
+    /// these tiny models, do not by themselves make the output repetitive.
+    static let targets: [String: (seed: UInt64, scale: Float)] = ["llama": (3, 0.5), "qwen2": (3, 1.5), "gemma3": (8, 1.5)]
 
     private func target(_ arch: String) throws -> Transformer {
-        try Tiny.model(arch, seed: Self.targetSeed, weightScale: Self.targetScale)
+        let t = Self.targets[arch] ?? (1, 0.5)
+        return try Tiny.model(arch, seed: t.seed, weightScale: t.scale)
     }
 
-    /// Runs every draft length with both lossless verifiers (speculative sampling with greedy
-    /// parameters must reduce to greedy) and returns the summed stats.
+    /// Runs every draft length with the greedy verifier, and k = 4 with speculative sampling too
+    /// (with greedy parameters it must reduce to greedy); returns the summed stats.
     @discardableResult
     private func assertMatchesPlainGreedy(_ arch: String, _ label: String, requests: Int = 1,
                                           makeDrafter: (Transformer) throws -> Drafter,
@@ -28,7 +31,7 @@ final class LosslessnessTests: XCTestCase {
         let reference = try Tiny.greedy(target, prompt: Self.prompt, count: Self.newTokens)
         var total = SpeculationStats()
         for k in Self.draftLengths {
-            for verifier in [GreedyVerifier() as any Verifier, SpeculativeSamplingVerifier()] {
+            for verifier in k == 4 ? [GreedyVerifier() as any Verifier, SpeculativeSamplingVerifier()] : [GreedyVerifier()] {
                 let decoder = try SpeculativeDecoder(target: target, drafter: try makeDrafter(target), verifier: verifier,
                                                      sampling: SamplingParameters(), draftLength: k)
                 for request in 0..<requests {
@@ -48,13 +51,14 @@ final class LosslessnessTests: XCTestCase {
         for arch in Self.architectures {
             // Another random model: mostly rejected drafts.
             let other = try assertMatchesPlainGreedy(arch, "other-seed draft") { target in
-                try DraftModelDrafter(draft: Tiny.model(arch, seed: 99, weightScale: Self.targetScale) {
+                try DraftModelDrafter(draft: Tiny.model(arch, seed: 99, weightScale: 1) {
                     $0.dim = 32; $0.heads = 2; $0.kvHeads = 1; $0.ffn = 64; $0.layers = 1
                 }, target: target)
             }
             // The same weights scaled down: the argmax often but not always agrees.
             let rescaled = try assertMatchesPlainGreedy(arch, "rescaled draft") { target in
-                try DraftModelDrafter(draft: Tiny.model(arch, seed: Self.targetSeed, weightScale: Self.targetScale * 0.8), target: target)
+                let t = Self.targets[arch] ?? (1, 0.5)
+                return try DraftModelDrafter(draft: Tiny.model(arch, seed: t.seed, weightScale: t.scale * 0.8), target: target)
             }
             XCTAssertLessThan(other.acceptanceRate, 0.5, arch)
             XCTAssertGreaterThan(rescaled.accepted, 0, arch)

@@ -12,10 +12,7 @@ final class VerifierTests: XCTestCase {
     }
 
     private func verify<V: Verifier>(_ verifier: inout V, _ draft: Draft, _ rows: [[Float]], _ sampler: inout Sampler) -> Verification {
-        let buffers = rows.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: $0.count) }
-        defer { buffers.forEach { $0.deallocate() } }
-        for (b, r) in zip(buffers, rows) { _ = b.initialize(from: r) }
-        return verifier.verify(draft: draft, rows: { UnsafeBufferPointer(buffers[$0]) }, sampler: &sampler)
+        verifier.verify(draft: draft, rows: Rows(rows).callAsFunction, sampler: &sampler)
     }
 
     private func distribution(_ row: [Float], _ parameters: SamplingParameters) -> TokenDistribution {
@@ -26,15 +23,34 @@ final class VerifierTests: XCTestCase {
         Dictionary(uniqueKeysWithValues: zip(d.tokens, d.probabilities.map(Double.init)))
     }
 
-    /// Drafts 3 tokens from q (another random row per position, or a fixed token for a point mass),
-    /// verifies them N times, and compares the first committed token with p₀ and the token after an
-    /// accepted first draft token with p₁.
-    private func assertVerifierFollowsTheTarget(_ parameters: SamplingParameters, pointMass: Bool, samples n: Int = 200_000,
-                                                file: StaticString = #filePath, line: UInt = #line) {
+    /// Logits rows held in buffers for the whole test, [rows][vocabulary].
+    private final class Rows {
+        let buffers: [UnsafeMutableBufferPointer<Float>]
+        init(_ rows: [[Float]]) {
+            buffers = rows.map { row in
+                let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: row.count)
+                _ = b.initialize(from: row)
+                return b
+            }
+        }
+        deinit { buffers.forEach { $0.deallocate() } }
+        func callAsFunction(_ i: Int) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(buffers[i]) }
+    }
+
+    /// Drafts `k` tokens (from q: the target's rows plus noise, or the target's argmaxes as point
+    /// masses), verifies them `samples` times, and compares the first committed token with p₀ and
+    /// the token after an accepted first draft token with p₁ (a verified draft token when k = 2, the
+    /// bonus token when k = 1): total variation below the threshold derived from the sample size
+    /// (``tvThreshold(_:samples:delta:)``, failure probability 1e-3). Returns the first token's TV
+    /// and its threshold.
+    @discardableResult
+    private func assertVerifierFollowsTheTarget(_ parameters: SamplingParameters, pointMass: Bool, k: Int = 2, samples n: Int,
+                                                file: StaticString = #filePath, line: UInt = #line) -> (tv: Double, threshold: Double) {
         var rng = SplitMix64(seed: 42)
-        let rows = randomRows(4, rng: &rng)
-        let draftRows = randomRows(3, rng: &rng)
-        let qs = draftRows.map { distribution($0, parameters) }
+        let logits = randomRows(k + 1, rng: &rng)
+        let rows = Rows(logits)
+        let qs = logits.dropLast().map { row in distribution(row.map { $0 + Float.random(in: -1...1, using: &rng) }, parameters) }
+        let argmaxes = logits.dropLast().map { $0.withUnsafeBufferPointer(Sampler.argmax) }
         var verifier = SpeculativeSamplingVerifier()
         var sampler = Sampler(SamplingParameters(temperature: parameters.temperature, topK: parameters.topK,
                                                  topP: parameters.topP, minP: parameters.minP, seed: 7))
@@ -42,42 +58,42 @@ final class VerifierTests: XCTestCase {
         var second: [Int32: Int] = [:]
         var secondTotal = 0
         for _ in 0..<n {
-            let draft: Draft
-            if pointMass {
-                draft = Draft(tokens: [3, 5, 1])
-            } else {
-                draft = Draft(tokens: qs.map { $0.draw(Float(rng.next() >> 40) / Float(1 << 24)) }, distributions: qs)
-            }
-            let v = verify(&verifier, draft, rows, &sampler)
-            let committed = draft.tokens.prefix(v.acceptedCount) + [v.nextToken]
-            first[committed[0], default: 0] += 1
+            let draft = pointMass
+                ? Draft(tokens: argmaxes)
+                : Draft(tokens: qs.map { $0.draw(Float(rng.next() >> 40) / Float(1 << 24)) }, distributions: qs)
+            let v = verifier.verify(draft: draft, rows: rows.callAsFunction, sampler: &sampler)
+            first[v.acceptedCount > 0 ? draft.tokens[0] : v.nextToken, default: 0] += 1
             if v.acceptedCount >= 1 {
-                second[committed[1], default: 0] += 1
+                second[v.acceptedCount > 1 ? draft.tokens[1] : v.nextToken, default: 0] += 1
                 secondTotal += 1
             }
         }
-        let p0 = dictionary(distribution(rows[0], parameters))
-        let p1 = dictionary(distribution(rows[1], parameters))
-        let tv0 = totalVariation(first, total: n, p0)
-        XCTAssertLessThan(tv0, 0.01, "first token", file: file, line: line)
-        XCTAssertLessThan(tvThreshold(p0, samples: n), 0.01, file: file, line: line)
-        XCTAssertGreaterThan(secondTotal, n / 10, file: file, line: line)
-        XCTAssertLessThan(totalVariation(second, total: secondTotal, p1), tvThreshold(p1, samples: secondTotal),
+        let p0 = dictionary(distribution(logits[0], parameters))
+        let p1 = dictionary(distribution(logits[1], parameters))
+        let tv0 = totalVariation(first, total: n, p0), threshold = tvThreshold(p0, samples: n, delta: 1e-3)
+        XCTAssertLessThan(tv0, threshold, "first token", file: file, line: line)
+        guard secondTotal > n / 10 else { XCTFail("too few accepted drafts: \(secondTotal)", file: file, line: line); return (tv0, threshold) }
+        XCTAssertLessThan(totalVariation(second, total: secondTotal, p1), tvThreshold(p1, samples: secondTotal, delta: 1e-3),
                           "token after an accepted draft token", file: file, line: line)
+        return (tv0, threshold)
     }
 
     func testSpeculativeSamplingVerifierFollowsTheTargetWithDraftDistributions() {
-        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1), pointMass: false)
+        // 200k samples over 8 tokens: TV < 0.01 (the derived threshold is below 0.01 too).
+        let result = assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1), pointMass: false, k: 1, samples: 200_000)
+        XCTAssertLessThan(result.tv, 0.01)
+        XCTAssertLessThan(result.threshold, 0.01)
+        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1), pointMass: false, k: 2, samples: 25_000)
     }
 
     func testSpeculativeSamplingVerifierFollowsTheTargetWithPointMassDrafts() {
-        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 0.8), pointMass: true)
+        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 0.8), pointMass: true, samples: 25_000)
     }
 
-    func testSpeculativeSamplingVerifierFollowsTheTargetWithTopKAndTopP() {
-        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1, topK: 4), pointMass: false, samples: 100_000)
-        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1, topP: 0.7), pointMass: false, samples: 100_000)
-        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1.5, minP: 0.2), pointMass: true, samples: 100_000)
+    func testSpeculativeSamplingVerifierFollowsTheTargetWithTopKTopPAndMinP() {
+        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1, topK: 4), pointMass: false, samples: 25_000)
+        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1, topP: 0.7), pointMass: false, samples: 25_000)
+        assertVerifierFollowsTheTarget(SamplingParameters(temperature: 1.5, minP: 0.2), pointMass: true, samples: 25_000)
     }
 
     func testSpeculativeSamplingWithGreedyParametersIsGreedyVerification() {

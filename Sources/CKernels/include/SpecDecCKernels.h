@@ -12,7 +12,14 @@
 extern "C" {
 #endif
 
-/// 1 when the CPU and OS support AVX-512 F/BW/VL/DQ + VNNI + VBMI + F16C (and the kernels were compiled), else 0.
+/// Spin-wait hint (x86 `pause`), for the thread pool's busy-wait loops.
+static inline void sdk_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/// 1 when the CPU and OS support AVX-512 F/BW/VL/DQ + VNNI + VBMI + BITALG + F16C, else 0.
 int sdk_cpu_supported(void);
 
 /// Quantizes `nblocks` blocks of 256 floats into the K activation layout for weights of ggml type
@@ -21,14 +28,16 @@ int sdk_cpu_supported(void);
 /// int32 bias16[16] (Q6_K only), float fsum8[8] (d*sum(q) per 32 values), float d.
 void sdk_quantize_act_k(const float *x, long nblocks, int8_t *qs, uint8_t *meta, int type);
 
-/// The order (element index of each byte) of the 256 activation bytes of a block for K-quant weights of
-/// ggml type `type` (12, 13 or 14).
+/// The order (element index of each byte) of the 256 activation bytes of a (super-)block for weights of
+/// ggml type `type` (K-quants 12, 13, 14; legacy 2, 3, 6, 7, 8).
 const uint8_t *sdk_k_permutation(int type);
 
-/// Quantizes `nblocks` blocks of 32 floats into the Q8_0-style activation layout:
-/// int8 qs[32*nblocks], float dlane[8*nblocks] (block scale per group of 4 values), and aux[8*nblocks]:
-/// when biasMul > 0, int32 -biasMul*sum(q) per group of 4; when biasMul == 0, float d*sum(q)/8.
-void sdk_quantize_act_legacy(const float *x, long nblocks, int8_t *qs, float *dlane, void *aux, int biasMul);
+/// Quantizes `n` floats (a multiple of 32) into the legacy activation layout for weights of ggml type
+/// `type` (2, 3, 6, 7, 8: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): per super-block of 8 blocks of 32 (the last
+/// one zero-padded), 256 int8 at `qs` in the order of sdk_k_permutation(type), and 128 bytes at `meta`:
+/// float dx[16] (lane p: scale of block p/2), then int32 -offset*(sum of the q summed in lane p) for
+/// Q4_0/Q5_0/Q8_0 (offsets 8, 16, 128) or float dx*(that sum) for Q4_1/Q5_1.
+void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint8_t *meta, int type);
 
 /// Computes out[c*outStride + r] = dot(row r of W, activation column c) for r in r0..<r1, c in 0..<batch.
 /// `type` is the ggml type number; `act` is the activation buffer (quantized layout above, or raw
