@@ -24,9 +24,12 @@ public struct WeightMatrix: @unchecked Sendable {
 /// Matrix multiplication engine with reusable scratch (no heap allocation per call once warmed up).
 ///
 /// Rows are split into tasks over the pool; each task streams its weight rows once and applies every
-/// weight block to all batch columns. Quantized weights use 8-bit activations (quantized once per
-/// call, in parallel): Q8_K-style 256-blocks with block sums for K-quants, Q8_0-style 32-blocks for
-/// the legacy formats, and integer dot products (AVX-512 VNNI when available).
+/// weight block to up to 8 batch columns held in registers (larger batches take more passes over
+/// an L2-resident tile of 16 rows), with the activations chunked to stay in L1. Quantized weights use
+/// 8-bit activations quantized once per call: Q8_K-style (one scale per 256 values, with block
+/// sums) for K-quants, Q8_0-style (one scale per 32) for the legacy formats, and integer dot
+/// products (AVX-512 VNNI `vpdpbusd` in SpecDecCKernels when the CPU has it, else portable Swift SIMD).
+/// See Activations.swift for the layouts.
 /// One `MatMul` must not be used from two threads at once (it owns the scratch); use one per thread.
 public final class MatMul: @unchecked Sendable {
     /// Which kernels run the row dot products.
@@ -40,6 +43,9 @@ public final class MatMul: @unchecked Sendable {
     var backend: Backend = MatMul.vectorKernelsAvailable ? .avx512 : .portable
     private var scratch: UnsafeMutableRawPointer?
     private var scratchBytes = 0
+
+    /// Runs tasks inline on the caller (no workers).
+    private let serialPool = ThreadPool(threads: 1)
 
     public init(pool: ThreadPool) {
         self.pool = pool
@@ -69,6 +75,8 @@ public final class MatMul: @unchecked Sendable {
         let type = w.type
         let threads = pool.threadCount
         let rowTasks = max(1, min(threads * 8, w.rows / 16))
+        // Small activations are quantized on the calling thread: cheaper than waking the pool.
+        let quantizePool = batch * cols >= 32768 ? pool : serialPool
         let unpackBytes = rowTasks * 512
 
         // Activations: raw floats, or quantized into scratch.
@@ -88,7 +96,7 @@ public final class MatMul: @unchecked Sendable {
             let nb = cols / 256, chunk = 8
             let chunks = (nb + chunk - 1) / chunk
             let vector = backend == .avx512
-            pool.run(tasks: batch * chunks) { t in
+            quantizePool.run(tasks: batch * chunks) { t in
                 let c = t / chunks, b0 = (t % chunks) * chunk, n = min(chunk, nb - b0)
                 let x = input + c * inStride + 256 * b0
                 let qs = dst + c * actStride + 256 * b0
@@ -108,7 +116,7 @@ public final class MatMul: @unchecked Sendable {
             let nsb = ActivationLayout.superBlocks(cols), qsBytes = 256 * nsb, chunk = 8
             let chunks = (nsb + chunk - 1) / chunk
             let vector = backend == .avx512
-            pool.run(tasks: batch * chunks) { t in
+            quantizePool.run(tasks: batch * chunks) { t in
                 let c = t / chunks, s0 = (t % chunks) * chunk
                 let n = min(256 * chunk, cols - 256 * s0)
                 let x = input + c * inStride + 256 * s0
@@ -122,7 +130,7 @@ public final class MatMul: @unchecked Sendable {
                 }
             }
         case .q8_1, .q8_K:
-            fatalError("MatMul: \(type) is an activation format, not supported as weights")
+            preconditionFailure("MatMul: \(type) is an activation format, not supported as weights")
         }
 
         let rows = w.rows

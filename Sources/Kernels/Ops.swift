@@ -1,8 +1,25 @@
+import SpecDecCKernels
+
 /// Float vector helpers used by the model (SIMD, numerically careful).
+/// `dot` and `axpy` use the AVX-512 C versions when the CPU has them (the Swift code is built for
+/// baseline x86-64, i.e. 4-wide SSE); `dotPortable`/`axpyPortable` are the Swift references.
 
 /// Dot product of two float vectors.
-@inlinable
 public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    if vectorOpsAvailable { return sdk_dot_f32(a, b, count) }
+    return dotPortable(a, b, count: count)
+}
+
+/// y += a * x
+public func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    if vectorOpsAvailable { sdk_axpy_f32(a, x, y, count); return }
+    axpyPortable(a, x, y, count: count)
+}
+
+let vectorOpsAvailable = MatMul.vectorKernelsAvailable
+
+/// Swift SIMD reference of `dot`.
+func dotPortable(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
     var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
     var i = 0
     let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
@@ -23,9 +40,8 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
     return s
 }
 
-/// y += a * x
-@inlinable
-public func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+/// Swift SIMD reference of `axpy`.
+func axpyPortable(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
     var i = 0
     let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
     let va = SIMD16<Float>(repeating: a)

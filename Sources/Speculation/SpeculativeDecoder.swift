@@ -21,8 +21,9 @@ import SpecDecModel
 /// ```
 ///
 /// The decoder assumes it is the only user of the target's cache between calls (it keeps the
-/// tokens it put there to reuse a shared prompt prefix across requests). Not thread-safe.
-public final class SpeculativeDecoder {
+/// tokens it put there to reuse a shared prompt prefix across requests). Not thread-safe: it may be
+/// handed to another task, but used by one at a time (as ``Transformer``).
+public final class SpeculativeDecoder: @unchecked Sendable {
     /// The model whose output is produced.
     public let target: Transformer
     /// Proposes the draft tokens.
@@ -35,7 +36,7 @@ public final class SpeculativeDecoder {
     public let draftLength: Int
     /// Every committed token of the request: prompt + generated.
     public private(set) var context: [Int32] = []
-    /// Counts and timings of the current request (since ``start(prompt:)``).
+    /// Counts and timings of the current request (since ``start(prompt:sampling:)``).
     public private(set) var stats = SpeculationStats()
     private var sampler: Sampler
     /// The tokens in the target's cache, in order.
@@ -57,7 +58,7 @@ public final class SpeculativeDecoder {
         target.reset()
     }
 
-    /// The last committed token, not yet in the target's cache (nil before ``start(prompt:)``).
+    /// The last committed token, not yet in the target's cache (nil before ``start(prompt:sampling:)``).
     public var pendingToken: Int32? { started ? context.last : nil }
 
     /// Starts a request: tells the drafter, resets the sampler and the stats, and prefills the target
@@ -67,12 +68,16 @@ public final class SpeculativeDecoder {
     public func start(prompt: [Int32], sampling: SamplingParameters? = nil) throws {
         if let sampling {
             do { try sampling.validate() } catch { throw SpeculationError.invalidParameter("\(error)") }
-            self.sampling = sampling
         }
         guard !prompt.isEmpty else { throw SpeculationError.emptyPrompt }
         guard prompt.count <= target.contextLength else {
             throw SpeculationError.promptTooLong(tokens: prompt.count, context: target.contextLength)
         }
+        let vocab = target.config.vocabularySize
+        if let i = prompt.firstIndex(where: { $0 < 0 || Int($0) >= vocab }) {
+            throw SpeculationError.tokenOutOfRange(token: prompt[i], index: i, vocabularySize: vocab)
+        }
+        if let sampling { self.sampling = sampling }
         started = false
         try drafter.begin(prompt: prompt)
         sampler = Sampler(self.sampling)
@@ -137,7 +142,7 @@ public final class SpeculativeDecoder {
         return committed
     }
 
-    /// Runs a whole request: ``start(prompt:)``, steps until `maxNewTokens` tokens, a token of
+    /// Runs a whole request: ``start(prompt:sampling:)``, steps until `maxNewTokens` tokens, a token of
     /// `stopTokens` (included, later tokens dropped) or a full context, then ``finish()``.
     /// Returns the generated tokens.
     public func generate(prompt: [Int32], maxNewTokens: Int, stopTokens: Set<Int32> = []) throws -> [Int32] {

@@ -12,6 +12,17 @@ final class OpsTests: XCTestCase {
         }
     }
 
+    func testSwiftReferencesOfDotAndAxpyAgreeWithTheFastVersions() {
+        for n in [0, 3, 16, 47, 64, 65, 300] {
+            let a = randomFloats(n, seed: 8), b = randomFloats(n, seed: 9)
+            XCTAssertEqual(dot(a, b, count: n), dotPortable(a, b, count: n), accuracy: 1e-4)
+            var y1 = b, y2 = b
+            axpy(-1.5, a, &y1, count: n)
+            axpyPortable(-1.5, a, &y2, count: n)
+            for i in 0..<n { XCTAssertEqual(y1[i], y2[i], accuracy: 1e-6 * max(1, abs(y2[i]))) }  // fused vs separate rounding
+        }
+    }
+
     func testAxpyAddsScaledVectorAtEveryLength() {
         for n in [0, 1, 15, 16, 17, 100] {
             let x = randomFloats(n, seed: 3)

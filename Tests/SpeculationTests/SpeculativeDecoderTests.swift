@@ -110,3 +110,17 @@ final class SpeculativeDecoderTests: XCTestCase {
         XCTAssertEqual(cut.tokens, Array(expected))
     }
 }
+
+extension SpeculativeDecoderTests {
+    func testPromptTokensOutsideTheVocabularyAreRejectedBeforeAnyWork() throws {
+        let target = try Tiny.model("llama")
+        let decoder = try SpeculativeDecoder(target: target, drafter: try PromptLookupDrafter(), verifier: GreedyVerifier(),
+                                             sampling: SamplingParameters(), draftLength: 4)
+        let size = ByteVocabulary.size
+        XCTAssertThrowsError(try decoder.start(prompt: [1, Int32(size), 2])) { error in
+            XCTAssertEqual(error as? SpeculationError, .tokenOutOfRange(token: Int32(size), index: 1, vocabularySize: size))
+        }
+        XCTAssertThrowsError(try decoder.start(prompt: [-1]))
+        XCTAssertEqual(target.position, 0)
+    }
+}

@@ -45,6 +45,12 @@ void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint8_t *meta, 
 void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, long cols,
                      const void *act, long actStride, long batch, float *out, long outStride);
 
+/// Float dot product of n values (AVX-512 FMA).
+float sdk_dot_f32(const float *a, const float *b, long n);
+
+/// y += alpha * x over n values (AVX-512 FMA).
+void sdk_axpy_f32(float alpha, const float *x, float *y, long n);
+
 #ifdef __cplusplus
 }
 #endif

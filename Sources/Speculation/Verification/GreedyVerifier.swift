@@ -4,7 +4,7 @@
 ///
 /// Lossless: the output is token for token the target's greedy output (argmax ties go to the lowest
 /// id, as in ``Sampler/argmax(_:)``). The sampler is not used.
-public struct GreedyVerifier: Verifier {
+public struct GreedyVerifier: Verifier, Sendable {
     public let name = "greedy"
     public var isLossless: Bool { true }
 

@@ -10,7 +10,7 @@
 /// is drawn from the last row's p. Uniform numbers come from `sampler.uniform()`.
 ///
 /// With greedy parameters (temperature 0 or top-k 1) it is exactly ``GreedyVerifier``.
-public struct SpeculativeSamplingVerifier: Verifier {
+public struct SpeculativeSamplingVerifier: Verifier, Sendable {
     public let name = "speculative-sampling"
     public var isLossless: Bool { true }
     /// [vocabularySize] q of the rejected position as a dense vector, zero between uses.

@@ -7,7 +7,7 @@
 /// exactly greedy verification: ranks break ties by the lower token id, as ``Sampler/argmax(_:)``.
 /// Log-probabilities are those of the raw logits (temperature 1), where log p(top) − log p(d) is
 /// the logit difference. The sampler is not used: this is a greedy-decoding method.
-public struct TopBetaVerifier: Verifier {
+public struct TopBetaVerifier: Verifier, Sendable {
     public let name = "top-beta"
     public var isLossless: Bool { false }
     /// Largest accepted rank (1 = the argmax only).
