@@ -2,7 +2,9 @@
 #ifndef SPECDEC_CKERNELS_COMMON_H
 #define SPECDEC_CKERNELS_COMMON_H
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <stdint.h>
 #include <string.h>
 
@@ -60,15 +62,21 @@ SDK_TARGET SDK_INLINE float sdk_h2f(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-/// One weight row against NB activation columns over units [u0, u1) of the row (units: 256-blocks for
-/// K-quants, 32-blocks for legacy formats, elements for float formats). `state` holds NB partial
-/// accumulator vectors between calls: zeroed when `first`, reduced into out[c*ostride] when `last`.
-typedef void (*sdk_row_fn)(const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out,
-                           long ostride, long u0, long u1, float *state, int first, int last);
+/// `nrows` weight rows (`rowBytes` apart) against NB activation columns over units [u0, u1) of each row
+/// (units: 256-value blocks or super-blocks for quantized formats, single values for float formats).
+/// `state` holds each row's NB partial accumulator vectors (SDK_STATE floats per row) between calls:
+/// zeroed when `first`, reduced into out[row + c*ostride] when `last`. Before each row, `pfLen` bytes at
+/// row + pfOff are prefetched into L2 (the segment that row needs next), for the first `pfRows` rows.
+typedef void (*sdk_row_fn)(const uint8_t *w, long rowBytes, long nrows, long cols, const uint8_t *act, long astride,
+                           int nb, float *out, long ostride, long u0, long u1, float *state, int first, int last,
+                           long pfOff, long pfLen, long pfRows);
+
+#define SDK_STATE (SDK_MAX_NB * 16)
 
 #define SDK_ROW_ARGS                                                                                         \
-    const uint8_t *w, long cols, const uint8_t *act, long astride, int nb, float *out, long ostride, long u0, \
-        long u1, float *state, int first, int last
+    const uint8_t *w, long rowBytes, long nrows, long cols, const uint8_t *act, long astride, int nb,        \
+        float *out, long ostride, long u0, long u1, float *state, int first, int last, long pfOff, long pfLen, \
+        long pfRows
 
 void sdk_rows_q4_K(SDK_ROW_ARGS);
 void sdk_rows_q5_K(SDK_ROW_ARGS);
@@ -94,19 +102,28 @@ void sdk_rows_bf16(SDK_ROW_ARGS);
         else _mm512_storeu_ps(state + 16 * c_, acc[c_]);                                                     \
     }
 
-/// Expands to a function `name` that calls `impl(..., NB, ...)` with NB a compile-time constant
-/// 1...SDK_MAX_NB, so the per-column loops unroll into registers.
+/// Expands to a function `name` that runs `impl` (one row) over the rows with NB a compile-time
+/// constant 1...SDK_MAX_NB, so the per-column loops unroll into registers and the per-row setup
+/// (constants, tables) is hoisted out of the row loop.
+#define SDK_ROWS_LOOP(impl, NBC)                                                                             \
+    for (long i_ = 0; i_ < nrows; i_++) {                                                                    \
+        const uint8_t *row_ = w + i_ * rowBytes;                                                             \
+        if (i_ < pfRows)                                                                                     \
+            for (long o_ = 0; o_ < pfLen; o_ += 64) __builtin_prefetch(row_ + pfOff + o_, 0, 2);             \
+        impl(row_, cols, act, astride, NBC, out + i_, ostride, u0, u1, state + i_ * SDK_STATE, first, last);  \
+    }
+
 #define SDK_DISPATCH_NB(name, impl)                                                                          \
     SDK_TARGET void name(SDK_ROW_ARGS) {                                                                     \
         switch (nb) {                                                                                        \
-        case 1: impl(w, cols, act, astride, 1, out, ostride, u0, u1, state, first, last); break;             \
-        case 2: impl(w, cols, act, astride, 2, out, ostride, u0, u1, state, first, last); break;             \
-        case 3: impl(w, cols, act, astride, 3, out, ostride, u0, u1, state, first, last); break;             \
-        case 4: impl(w, cols, act, astride, 4, out, ostride, u0, u1, state, first, last); break;             \
-        case 5: impl(w, cols, act, astride, 5, out, ostride, u0, u1, state, first, last); break;             \
-        case 6: impl(w, cols, act, astride, 6, out, ostride, u0, u1, state, first, last); break;             \
-        case 7: impl(w, cols, act, astride, 7, out, ostride, u0, u1, state, first, last); break;             \
-        default: impl(w, cols, act, astride, 8, out, ostride, u0, u1, state, first, last); break;            \
+        case 1: SDK_ROWS_LOOP(impl, 1) break;                                                                \
+        case 2: SDK_ROWS_LOOP(impl, 2) break;                                                                \
+        case 3: SDK_ROWS_LOOP(impl, 3) break;                                                                \
+        case 4: SDK_ROWS_LOOP(impl, 4) break;                                                                \
+        case 5: SDK_ROWS_LOOP(impl, 5) break;                                                                \
+        case 6: SDK_ROWS_LOOP(impl, 6) break;                                                                \
+        case 7: SDK_ROWS_LOOP(impl, 7) break;                                                                \
+        default: SDK_ROWS_LOOP(impl, 8) break;                                                               \
         }                                                                                                    \
     }
 

@@ -15,6 +15,8 @@ int sdk_cpu_supported(void) {
 #endif
 }
 
+#if defined(__x86_64__)
+
 /// max |x| over 16 floats.
 SDK_TARGET SDK_INLINE float sdk_absmax16(__m512 v) {
     return _mm512_reduce_max_ps(_mm512_abs_ps(v));
@@ -138,12 +140,11 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
     case 14: fn = sdk_rows_q6_K; unit = 256; unitBytes = 210; actPerUnit = 256 + SDK_KMETA; break;
     default: return;
     }
-    (void)unitBytes;
     sdk_init_tables();
     const long units = (cols + unit - 1) / unit;
     const uint8_t *wb = (const uint8_t *)w;
     const uint8_t *ab = (const uint8_t *)act;
-    float state[SDK_ROW_TILE][SDK_MAX_NB * 16] __attribute__((aligned(64)));
+    float state[SDK_ROW_TILE * SDK_STATE] __attribute__((aligned(64)));
     for (long t0 = r0; t0 < r1; t0 += SDK_ROW_TILE) {
         const long t1 = t0 + SDK_ROW_TILE < r1 ? t0 + SDK_ROW_TILE : r1;
         for (long c = 0; c < batch; c += SDK_MAX_NB) {
@@ -153,11 +154,51 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
             if (chunk < (unit == 1 ? 32 : 1)) chunk = unit == 1 ? 32 : 1;
             for (long u0 = 0; u0 < units; u0 += chunk) {
                 const long u1 = u0 + chunk < units ? u0 + chunk : units;
-                for (long r = t0; r < t1; r++) {
-                    fn(wb + r * rowBytes, cols, ab + c * actStride, actStride, (int)nb, out + c * outStride + r,
-                       outStride, u0, u1, state[r - t0], u0 == 0, u1 == units);
+                // Rows are visited in segments when a row spans several chunks: each row prefetches the
+                // segment it needs next (its next chunk, or the first chunk of the row one tile below).
+                long pfOff = 0, pfLen = 0, pfRows = 0;
+                if (chunk < units) {
+                    pfLen = chunk * unitBytes;
+                    if (u1 < units) {
+                        pfOff = u1 * unitBytes;
+                        pfRows = t1 - t0;
+                    } else {
+                        pfOff = SDK_ROW_TILE * rowBytes;
+                        pfRows = r1 - (t0 + SDK_ROW_TILE);
+                        if (pfRows > t1 - t0) pfRows = t1 - t0;
+                    }
                 }
+                fn(wb + t0 * rowBytes, rowBytes, t1 - t0, cols, ab + c * actStride, actStride, (int)nb,
+                   out + c * outStride + t0, outStride, u0, u1, state, u0 == 0, u1 == units, pfOff, pfLen, pfRows);
             }
         }
     }
 }
+
+#else  // not x86-64: only the CPU check is meaningful (it says no); the Swift kernels run instead.
+
+void sdk_quantize_act_k(const float *x, long nblocks, int8_t *qs, uint8_t *meta, int type) {
+    (void)x; (void)nblocks; (void)qs; (void)meta; (void)type;
+    __builtin_trap();
+}
+void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint8_t *meta, int type) {
+    (void)x; (void)n; (void)qs; (void)meta; (void)type;
+    __builtin_trap();
+}
+void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, long cols, const void *act,
+                     long actStride, long batch, float *out, long outStride) {
+    (void)type; (void)w; (void)rowBytes; (void)r0; (void)r1; (void)cols; (void)act; (void)actStride;
+    (void)batch; (void)out; (void)outStride;
+    __builtin_trap();
+}
+const uint8_t *sdk_k_permutation(int type) { (void)type; return 0; }
+float sdk_dot_f32(const float *a, const float *b, long n) {
+    float s = 0;
+    for (long i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+#endif  // __x86_64__

@@ -1,6 +1,8 @@
 // F32 / F16 / BF16 weights times float activations (columns astride bytes apart).
 #include "common.h"
 
+#if defined(__x86_64__)
+
 // kind: 0 = F32, 1 = F16, 2 = BF16
 SDK_TARGET SDK_INLINE __m512 sdk_load_w(const uint8_t *w, long i, __mmask16 k, const int kind) {
     if (kind == 0) return _mm512_maskz_loadu_ps(k, (const float *)w + i);
@@ -10,6 +12,7 @@ SDK_TARGET SDK_INLINE __m512 sdk_load_w(const uint8_t *w, long i, __mmask16 k, c
 }
 
 SDK_TARGET SDK_INLINE void sdk_float_impl(SDK_IMPL_ARGS, const int kind) {
+    (void)cols;
     SDK_ACC_BEGIN(acc, NB)
     __m512 acc2[SDK_MAX_NB];
     for (int c = 0; c < NB; c++) acc2[c] = _mm512_setzero_ps();
@@ -44,3 +47,5 @@ SDK_TARGET SDK_INLINE void sdk_float_impl(SDK_IMPL_ARGS, const int kind) {
 SDK_FLOAT(sdk_rows_f32, 0)
 SDK_FLOAT(sdk_rows_f16, 1)
 SDK_FLOAT(sdk_rows_bf16, 2)
+
+#endif  // __x86_64__

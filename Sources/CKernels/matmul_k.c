@@ -5,6 +5,8 @@
 // scales are applied once, in float. The activations are stored in the same byte order.
 #include "common.h"
 
+#if defined(__x86_64__)
+
 typedef struct {
     __m512i idxC, idxD, idxP, idxR, msLo, msHi;
 } sdk_kconst;
@@ -140,3 +142,5 @@ SDK_TARGET SDK_INLINE void sdk_q6K_impl(SDK_IMPL_ARGS) {
 SDK_DISPATCH_NB(sdk_rows_q4_K, sdk_q4K_impl)
 SDK_DISPATCH_NB(sdk_rows_q5_K, sdk_q5K_impl)
 SDK_DISPATCH_NB(sdk_rows_q6_K, sdk_q6K_impl)
+
+#endif  // __x86_64__

@@ -7,6 +7,8 @@
 // dot = sum over lanes of dw*dx*(sum u*x + bias) [+ m * dx*sum x], bias = -offset*sum x (precomputed).
 #include "common.h"
 
+#if defined(__x86_64__)
+
 /// Loads 64 bytes at p + off, zeroing the bytes at or beyond `valid`.
 SDK_TARGET SDK_INLINE __m512i sdk_loadn(const uint8_t *p, long off, long valid) {
     const long n = valid - off;
@@ -97,3 +99,5 @@ SDK_LEGACY(sdk_rows_q4_1, 1, 20)
 SDK_LEGACY(sdk_rows_q5_0, 2, 22)
 SDK_LEGACY(sdk_rows_q5_1, 3, 24)
 SDK_LEGACY(sdk_rows_q8_0, 4, 34)
+
+#endif  // __x86_64__

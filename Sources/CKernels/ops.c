@@ -2,6 +2,8 @@
 #include "SpecDecCKernels.h"
 #include "common.h"
 
+#if defined(__x86_64__)
+
 SDK_TARGET float sdk_dot_f32(const float *a, const float *b, long n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
     long i = 0;
@@ -32,3 +34,5 @@ SDK_TARGET void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
         _mm512_mask_storeu_ps(y + i, k, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(k, x + i), _mm512_maskz_loadu_ps(k, y + i)));
     }
 }
+
+#endif  // __x86_64__

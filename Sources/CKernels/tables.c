@@ -3,6 +3,8 @@
 #include "common.h"
 #include <pthread.h>
 
+#if defined(__x86_64__)
+
 sdk_k_tables_t sdk_k_tables;
 static pthread_once_t sdk_once = PTHREAD_ONCE_INIT;
 
@@ -106,3 +108,5 @@ const uint8_t *sdk_k_permutation(int type) {
     default: return sdk_k_tables.lperm[0];
     }
 }
+
+#endif  // __x86_64__

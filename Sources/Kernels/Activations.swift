@@ -80,6 +80,7 @@ enum KPermutation {
     static let q6Table: [UInt8] = (0..<256).map { UInt8(k6($0)) }
     static let l4Table: [UInt8] = (0..<256).map { UInt8(l4($0)) }
     static let l8Table: [UInt8] = (0..<256).map { UInt8(l8($0)) }
+    static let identity: [UInt8] = (0..<256).map { UInt8($0) }
 
     static func table(_ type: GGMLType) -> [UInt8] {
         switch type {
@@ -93,13 +94,21 @@ enum KPermutation {
     /// Q4_K/Q5_K: the 32-value sub-block summed in accumulator lane p.
     static func k4Subblock(_ p: Int) -> Int { 2 * (p / 4) + p % 2 }
     /// Q6_K: the 16-value group summed in accumulator lane p.
-    static func k6Group(_ p: Int) -> Int { [0, 1, 2, 3, 8, 9, 10, 11][p / 2] + (p % 2) * 4 }
+    static func k6Group(_ p: Int) -> Int { 8 * (p / 8) + (p / 2) % 4 + (p % 2) * 4 }
 }
 
-/// Swift reference of `sdk_quantize_act_k`.
+/// Round half to even of |v| < 2^22 (adding 1.5·2^23 leaves the rounded integer in the low mantissa
+/// bits), as the AVX-512 conversion does; no libm call, so loops over it vectorize.
+@inline(__always)
+func roundHalfEven(_ v: Float) -> Int32 {
+    Int32(bitPattern: (v + 12_582_912).bitPattern) &- 0x4B40_0000
+}
+
+/// Swift reference of `sdk_quantize_act_k`. With `permuted: false` the bytes stay in natural order
+/// and bias16 lane p covers values 16p...16p+15 (the layout of the portable Swift kernels).
 func quantizeActivationsK(_ x: UnsafePointer<Float>, blocks: Int, qs dst: UnsafeMutableRawPointer,
-                          meta: UnsafeMutableRawPointer, type: GGMLType) {
-    let perm = KPermutation.table(type)
+                          meta: UnsafeMutableRawPointer, type: GGMLType, permuted: Bool = true) {
+    let perm = permuted ? KPermutation.table(type) : KPermutation.identity
     withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { tmp in
         for b in 0..<blocks {
             let xb = x + 256 * b
@@ -113,7 +122,7 @@ func quantizeActivationsK(_ x: UnsafePointer<Float>, blocks: Int, qs dst: Unsafe
             for g in 0..<16 {
                 var s: Int32 = 0
                 for j in 0..<16 {
-                    let q = Int32((xb[16 * g + j] * id).rounded(.toNearestOrEven))
+                    let q = roundHalfEven(xb[16 * g + j] * id)
                     s += q
                     tmp[16 * g + j] = Int8(q)
                 }
@@ -124,7 +133,7 @@ func quantizeActivationsK(_ x: UnsafePointer<Float>, blocks: Int, qs dst: Unsafe
             }
             if type == .q6_K {
                 for p in 0..<16 {
-                    m.storeBytes(of: -32 * bsums[KPermutation.k6Group(p)],
+                    m.storeBytes(of: -32 * bsums[permuted ? KPermutation.k6Group(p) : p],
                                  toByteOffset: ActivationLayout.kMetaBias + 4 * p, as: Int32.self)
                 }
             }
@@ -137,11 +146,12 @@ func quantizeActivationsK(_ x: UnsafePointer<Float>, blocks: Int, qs dst: Unsafe
     }
 }
 
-/// Swift reference of `sdk_quantize_act_legacy`: `n` values (multiple of 32) from `x`.
+/// Swift reference of `sdk_quantize_act_legacy`: `n` values (multiple of 32) from `x`. With
+/// `permuted: false` the bytes stay in natural order and lane p covers values 16p...16p+15.
 func quantizeActivationsLegacy(_ x: UnsafePointer<Float>, count n: Int, qs dst: UnsafeMutableRawPointer,
-                               meta: UnsafeMutableRawPointer, type: GGMLType) {
+                               meta: UnsafeMutableRawPointer, type: GGMLType, permuted: Bool = true) {
     let offset = ActivationLayout.legacyOffset(type)
-    let perm = KPermutation.table(type)
+    let perm = permuted ? KPermutation.table(type) : KPermutation.identity
     let nblocks = n / 32
     withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { tmp in
         for sb in 0..<ActivationLayout.superBlocks(n) {
@@ -155,7 +165,7 @@ func quantizeActivationsLegacy(_ x: UnsafePointer<Float>, count n: Int, qs dst: 
                     for i in 0..<32 { amax = max(amax, abs(xb[i])) }
                     d = amax / 127
                     let id: Float = amax > 0 ? 127 / amax : 0
-                    for i in 0..<32 { tmp[32 * j + i] = Int8((xb[i] * id).rounded(.toNearestOrEven)) }
+                    for i in 0..<32 { tmp[32 * j + i] = Int8(truncatingIfNeeded: roundHalfEven(xb[i] * id)) }
                 } else {
                     for i in 0..<32 { tmp[32 * j + i] = 0 }
                 }
@@ -165,7 +175,7 @@ func quantizeActivationsLegacy(_ x: UnsafePointer<Float>, count n: Int, qs dst: 
             for i in 0..<256 {
                 let q = tmp[Int(perm[i])]
                 dst.storeBytes(of: q, toByteOffset: 256 * sb + i, as: Int8.self)
-                lanes[(i % 64) / 4] += Int32(q)
+                lanes[permuted ? (i % 64) / 4 : i / 16] += Int32(q)
             }
             let m = meta + ActivationLayout.kMetaBytes * sb
             m.storeBytes(of: dl, toByteOffset: ActivationLayout.lMetaDx, as: SIMD16<Float>.self)

@@ -77,7 +77,7 @@ public final class MatMul: @unchecked Sendable {
         let rowTasks = max(1, min(threads * 8, w.rows / 16))
         // Small activations are quantized on the calling thread: cheaper than waking the pool.
         let quantizePool = batch * cols >= 32768 ? pool : serialPool
-        let unpackBytes = rowTasks * 512
+        let unpackBytes = rowTasks * 256
 
         // Activations: raw floats, or quantized into scratch.
         let act: UnsafeRawPointer
@@ -105,7 +105,7 @@ public final class MatMul: @unchecked Sendable {
                     sdk_quantize_act_k(x, n, qs.assumingMemoryBound(to: Int8.self), meta.assumingMemoryBound(to: UInt8.self),
                                        Int32(type.rawValue))
                 } else {
-                    quantizeActivationsK(x, blocks: n, qs: qs, meta: meta, type: type)
+                    quantizeActivationsK(x, blocks: n, qs: qs, meta: meta, type: type, permuted: false)
                 }
             }
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
@@ -126,7 +126,7 @@ public final class MatMul: @unchecked Sendable {
                     sdk_quantize_act_legacy(x, n, qs.assumingMemoryBound(to: Int8.self), meta.assumingMemoryBound(to: UInt8.self),
                                             Int32(type.rawValue))
                 } else {
-                    quantizeActivationsLegacy(x, count: n, qs: qs, meta: meta, type: type)
+                    quantizeActivationsLegacy(x, count: n, qs: qs, meta: meta, type: type, permuted: false)
                 }
             }
         case .q8_1, .q8_K:
@@ -145,7 +145,7 @@ public final class MatMul: @unchecked Sendable {
                 sdk_matmul_rows(Int32(type.rawValue), data, rowBytes, r0, r1, cols, act, actStride, batch, output, outStride)
             } else {
                 portableRows(type, data, rowBytes: rowBytes, r0, r1, cols: cols, act, actStride: actStride,
-                             batch: batch, output, outStride: outStride, unpacked: base + 512 * t)
+                             batch: batch, output, outStride: outStride, unpacked: base + 256 * t)
             }
         }
     }

@@ -8,30 +8,32 @@ import Synchronization
 
 /// Persistent worker threads (no thread creation per call). `run(tasks:body)` calls body(taskIndex) for 0..<tasks spread over the workers and the calling thread, returns when all are done.
 ///
-/// Workers spin for up to 1 ms after finishing a job (so back-to-back calls, such as the matrix
-/// multiplications of a forward pass, start with no system call), then sleep on a condition
-/// variable. Tasks are handed out dynamically through an atomic counter.
-/// A call made while another `run` is in progress (nested or from another thread) runs
-/// its tasks serially on the calling thread.
+/// Tasks are claimed one at a time from a single atomic ticket (job generation, task count, next
+/// index), so the caller never waits for a worker that has not claimed anything: a job is finished
+/// when its claimed tasks are, and a worker that wakes late finds nothing left or joins a later job.
+/// Workers spin for up to 1 ms after their last task (back-to-back calls, such as the matrix
+/// multiplications of a forward pass, start with no system call), then sleep on a condition variable.
+/// A call made while another `run` is in progress (nested or from another thread) runs its tasks
+/// serially on the calling thread.
 public final class ThreadPool: @unchecked Sendable {
     /// Number of threads that execute tasks, the calling thread included.
     public var threadCount: Int { workers.count + 1 }
 
     private var workers: [pthread_t] = []
-    private let generation = Atomic<Int>(0)
-    private let nextTask = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
+    /// generation (bits 40...63) | task count (bits 20...39) | next task index (bits 0...19).
+    private let ticket = Atomic<UInt64>(0)
+    private let done = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let shutdown = Atomic<Bool>(false)
-    private var taskCount = 0
     private var body: ((Int) -> Void)?
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
 
-    /// How long a worker spins for new work before it sleeps: long enough to bridge the gaps between
-    /// the matrix multiplications of a forward pass, short enough not to burn an idle core for long.
+    /// How long a worker spins for new work before it sleeps.
     private static let spinNanoseconds: UInt64 = 1_000_000
+    /// Largest task count of one job (20 bits); bigger jobs are split into consecutive jobs.
+    private static let maxTasks = (1 << 20) - 1
 
     /// Creates a pool that runs tasks on `threads` threads in total (the caller plus `threads - 1` workers).
     public init(threads: Int) {
@@ -39,8 +41,7 @@ public final class ThreadPool: @unchecked Sendable {
         cond = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
-        let n = max(1, threads) - 1
-        for _ in 0..<n {
+        for _ in 0..<(max(1, threads) - 1) {
             var tid = pthread_t()
             let ctx = Unmanaged.passUnretained(self).toOpaque()
             let rc = pthread_create(&tid, nil, { raw in
@@ -59,10 +60,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     deinit {
         shutdown.store(true, ordering: .sequentiallyConsistent)
-        generation.add(1, ordering: .sequentiallyConsistent)
-        pthread_mutex_lock(mutex)
-        pthread_cond_broadcast(cond)
-        pthread_mutex_unlock(mutex)
+        ticket.add(1 << 40, ordering: .sequentiallyConsistent)
+        wakeSleepers()
         for t in workers { pthread_join(t, nil) }
         pthread_cond_destroy(cond)
         pthread_mutex_destroy(mutex)
@@ -80,39 +79,61 @@ public final class ThreadPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { escapable in
             self.body = escapable
-            self.taskCount = tasks
-            nextTask.store(0, ordering: .relaxed)
-            pending.store(workers.count, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-                pthread_mutex_lock(mutex)
-                pthread_cond_broadcast(cond)
-                pthread_mutex_unlock(mutex)
-            }
-            drain(escapable, tasks)
-            var spins = 0
-            while pending.load(ordering: .acquiring) > 0 {
-                spins += 1
-                if spins > 4096 { sched_yield() } else { sdk_pause() }
+            var start = 0
+            while start < tasks {
+                let count = min(Self.maxTasks, tasks - start)
+                runJob(count: count, offset: start)
+                start += count
             }
             self.body = nil
         }
         busy.store(false, ordering: .releasing)
     }
 
+    private var offset = 0
+
+    private func runJob(count: Int, offset: Int) {
+        self.offset = offset
+        done.store(0, ordering: .relaxed)
+        let generation = ((ticket.load(ordering: .relaxed) >> 40) &+ 1) & 0xFF_FFFF
+        ticket.store((generation << 40) | (UInt64(count) << 20), ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 { wakeSleepers() }
+        work(generation: generation)
+        var spins = 0
+        while done.load(ordering: .acquiring) < count {
+            spins += 1
+            if spins > 4096 { sched_yield() } else { sdk_pause() }
+        }
+    }
+
+    private func wakeSleepers() {
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Claims and runs tasks of job `generation` until none is left (or a newer job started).
     @inline(__always)
-    private func drain(_ body: (Int) -> Void, _ tasks: Int) {
-        while true {
-            let i = nextTask.add(1, ordering: .relaxed).oldValue
-            if i >= tasks { break }
-            body(i)
+    private func work(generation: UInt64) {
+        var t = ticket.load(ordering: .acquiring)
+        while t >> 40 == generation {
+            let next = t & 0xFFFFF, count = (t >> 20) & 0xFFFFF
+            if next >= count { return }
+            let (exchanged, original) = ticket.compareExchange(expected: t, desired: t + 1, ordering: .acquiringAndReleasing)
+            if exchanged {
+                body!(offset + Int(next))
+                done.add(1, ordering: .releasing)
+                t = ticket.load(ordering: .acquiring)
+            } else {
+                t = original
+            }
         }
     }
 
     private func workerLoop() {
-        var seen = 0
+        var seen: UInt64 = 0
         while true {
-            var g = generation.load(ordering: .acquiring)
+            var g = ticket.load(ordering: .acquiring) >> 40
             if g == seen {
                 let start = monotonicNanoseconds()
                 var spins = 0
@@ -122,19 +143,18 @@ public final class ThreadPool: @unchecked Sendable {
                     if spins & 255 == 0 && monotonicNanoseconds() - start > Self.spinNanoseconds {
                         pthread_mutex_lock(mutex)
                         sleepers.add(1, ordering: .sequentiallyConsistent)
-                        while generation.load(ordering: .sequentiallyConsistent) == seen {
+                        while ticket.load(ordering: .sequentiallyConsistent) >> 40 == seen {
                             pthread_cond_wait(cond, mutex)
                         }
                         sleepers.subtract(1, ordering: .sequentiallyConsistent)
                         pthread_mutex_unlock(mutex)
                     }
-                    g = generation.load(ordering: .acquiring)
+                    g = ticket.load(ordering: .acquiring) >> 40
                 }
             }
             seen = g
             if shutdown.load(ordering: .acquiring) { return }
-            if let body = self.body { drain(body, taskCount) }
-            pending.subtract(1, ordering: .releasing)
+            work(generation: g)
         }
     }
 }

@@ -16,6 +16,19 @@ final class FloatFormatTests: XCTestCase {
         }
     }
 
+    func testVectorHalfConversionMatchesScalarForEveryBitPattern() {
+        var bits: UInt32 = 0
+        while bits <= 0xFFFF {
+            let v = halvesToFloats(SIMD4(bits, bits + 1, bits + 2, bits + 3))
+            for k in 0..<4 {
+                let expected = halfToFloat(UInt16(bits) + UInt16(k))
+                if expected.isNaN { XCTAssertTrue(v[k].isNaN); continue }
+                XCTAssertEqual(v[k].bitPattern, expected.bitPattern, "bits \(Int(bits) + k)")
+            }
+            bits += 4
+        }
+    }
+
     func testF16RowsRoundToNearestHalf() {
         let x: [Float] = [0, 1, -2.5, 65504, 1e-8, 3.14159, -0.000061035156]
         let y = dequantized(.f16, quantized(.f16, x), count: x.count)

@@ -11,11 +11,14 @@ final class SpeedReportTests: XCTestCase {
         guard ProcessInfo.processInfo.environment["SPECDEC_KERNEL_BENCH"] == "1" else {
             throw XCTSkip("set SPECDEC_KERNEL_BENCH=1 to run the speed report")
         }
-        let pool = ThreadPool(threads: 2)
+        let threads = Int(ProcessInfo.processInfo.environment["SPECDEC_KERNEL_BENCH_THREADS"] ?? "") ?? 2
+        let pool = ThreadPool(threads: threads)
         let mm = MatMul(pool: pool)
-        let rows = 1536, cols = 8960
-        let formats: [GGMLType] = [.q4_K, .q6_K, .q5_0, .q8_0, .q4_0, .q5_K, .f16]
-        print("MatMul \(rows)x\(cols), \(pool.threadCount) threads, vector kernels: \(MatMul.vectorKernelsAvailable)")
+        if ProcessInfo.processInfo.environment["SPECDEC_KERNEL_BENCH_PORTABLE"] == "1" { mm.backend = .portable }
+        let rows = Int(ProcessInfo.processInfo.environment["SPECDEC_KERNEL_BENCH_ROWS"] ?? "") ?? 1536, cols = 8960
+        let formats = (ProcessInfo.processInfo.environment["SPECDEC_KERNEL_BENCH_FORMATS"] ?? "Q4_K,Q6_K,Q5_0,Q8_0")
+            .split(separator: ",").compactMap { name in GGMLType.allCases.first { $0.description == name } }
+        print("MatMul \(rows)x\(cols), \(pool.threadCount) threads, kernels: \(mm.backend)")
         print("hot: one matrix, repeated (stays in L3); cold: \(Self.copies) different matrices in turn (> L3, from DRAM)")
         for type in formats {
             let rowBytes = type.byteCount(elements: cols)!
@@ -28,7 +31,8 @@ final class SpeedReportTests: XCTestCase {
             }
             for r in 16..<(rows * Self.copies) { (store + r * rowBytes).copyMemory(from: store + (r % 16) * rowBytes, byteCount: rowBytes) }
             let mats = (0..<Self.copies).map { WeightMatrix(type: type, rows: rows, cols: cols, data: store + $0 * bytes) }
-            for cold in [false, true] {
+            let modes = ProcessInfo.processInfo.environment["SPECDEC_KERNEL_BENCH_HOT_ONLY"] == "1" ? [false] : [false, true]
+            for cold in modes {
                 var line = "\(type) \(cold ? "cold" : "hot ") (\(String(format: "%.1f", Double(bytes) / 1e6)) MB):"
                 var base = 0.0
                 for batch in [1, 2, 4, 8, 16] {

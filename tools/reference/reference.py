@@ -281,9 +281,11 @@ class Tokenizer:
         import transformers.modeling_gguf_pytorch_utils as gguf_utils
         gguf_utils.is_torch_available = lambda: True
         from transformers import AutoTokenizer
-        from tokenizers import pre_tokenizers
+        from tokenizers import normalizers, pre_tokenizers
         d, f = os.path.split(os.path.abspath(g.path))
         self.hf = AutoTokenizer.from_pretrained(d, gguf_file=f)
+        # llama.cpp does not Unicode-normalize (HF's Qwen2 converter would add NFC)
+        self.hf.backend_tokenizer.normalizer = normalizers.Sequence([])
         if g.get("tokenizer.ggml.pre") == "smollm":  # llama.cpp regex: "\p{N}" then gpt2 regex
             self.hf.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
                 pre_tokenizers.Digits(individual_digits=True),
