@@ -2,8 +2,13 @@
 #ifndef SPECDEC_CKERNELS_COMMON_H
 #define SPECDEC_CKERNELS_COMMON_H
 
-#if defined(__x86_64__)
+/// 1 where the AVX-512 kernels are compiled (x86-64 with clang or gcc); elsewhere only stubs exist and
+/// sdk_cpu_supported() returns 0. -DSDK_FORCE_PORTABLE builds the stubs on x86-64 too.
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__)) && !defined(SDK_FORCE_PORTABLE)
+#define SDK_X86 1
 #include <immintrin.h>
+#else
+#define SDK_X86 0
 #endif
 #include <stdint.h>
 #include <string.h>
@@ -56,11 +61,13 @@ typedef struct {
 extern sdk_k_tables_t sdk_k_tables;
 void sdk_init_tables(void);
 
+#if SDK_X86
 SDK_TARGET SDK_INLINE float sdk_h2f(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
 }
+#endif
 
 /// `nrows` weight rows (`rowBytes` apart) against NB activation columns over units [u0, u1) of each row
 /// (units: 256-value blocks or super-blocks for quantized formats, single values for float formats).

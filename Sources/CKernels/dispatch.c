@@ -3,7 +3,7 @@
 #include "common.h"
 
 int sdk_cpu_supported(void) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#if SDK_X86
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
@@ -15,7 +15,7 @@ int sdk_cpu_supported(void) {
 #endif
 }
 
-#if defined(__x86_64__)
+#if SDK_X86
 
 /// max |x| over 16 floats.
 SDK_TARGET SDK_INLINE float sdk_absmax16(__m512 v) {
@@ -201,4 +201,4 @@ void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) y[i] += alpha * x[i];
 }
 
-#endif  // __x86_64__
+#endif  // SDK_X86

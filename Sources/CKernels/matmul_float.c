@@ -1,7 +1,7 @@
 // F32 / F16 / BF16 weights times float activations (columns astride bytes apart).
 #include "common.h"
 
-#if defined(__x86_64__)
+#if SDK_X86
 
 // kind: 0 = F32, 1 = F16, 2 = BF16
 SDK_TARGET SDK_INLINE __m512 sdk_load_w(const uint8_t *w, long i, __mmask16 k, const int kind) {
@@ -48,4 +48,4 @@ SDK_FLOAT(sdk_rows_f32, 0)
 SDK_FLOAT(sdk_rows_f16, 1)
 SDK_FLOAT(sdk_rows_bf16, 2)
 
-#endif  // __x86_64__
+#endif  // SDK_X86

@@ -5,7 +5,7 @@
 // scales are applied once, in float. The activations are stored in the same byte order.
 #include "common.h"
 
-#if defined(__x86_64__)
+#if SDK_X86
 
 typedef struct {
     __m512i idxC, idxD, idxP, idxR, msLo, msHi;
@@ -143,4 +143,4 @@ SDK_DISPATCH_NB(sdk_rows_q4_K, sdk_q4K_impl)
 SDK_DISPATCH_NB(sdk_rows_q5_K, sdk_q5K_impl)
 SDK_DISPATCH_NB(sdk_rows_q6_K, sdk_q6K_impl)
 
-#endif  // __x86_64__
+#endif  // SDK_X86

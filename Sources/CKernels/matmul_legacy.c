@@ -7,7 +7,7 @@
 // dot = sum over lanes of dw*dx*(sum u*x + bias) [+ m * dx*sum x], bias = -offset*sum x (precomputed).
 #include "common.h"
 
-#if defined(__x86_64__)
+#if SDK_X86
 
 /// Loads 64 bytes at p + off, zeroing the bytes at or beyond `valid`.
 SDK_TARGET SDK_INLINE __m512i sdk_loadn(const uint8_t *p, long off, long valid) {
@@ -100,4 +100,4 @@ SDK_LEGACY(sdk_rows_q5_0, 2, 22)
 SDK_LEGACY(sdk_rows_q5_1, 3, 24)
 SDK_LEGACY(sdk_rows_q8_0, 4, 34)
 
-#endif  // __x86_64__
+#endif  // SDK_X86

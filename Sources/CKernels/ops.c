@@ -2,7 +2,7 @@
 #include "SpecDecCKernels.h"
 #include "common.h"
 
-#if defined(__x86_64__)
+#if SDK_X86
 
 SDK_TARGET float sdk_dot_f32(const float *a, const float *b, long n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
@@ -35,4 +35,4 @@ SDK_TARGET void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
     }
 }
 
-#endif  // __x86_64__
+#endif  // SDK_X86

@@ -3,7 +3,7 @@
 #include "common.h"
 #include <pthread.h>
 
-#if defined(__x86_64__)
+#if SDK_X86
 
 sdk_k_tables_t sdk_k_tables;
 static pthread_once_t sdk_once = PTHREAD_ONCE_INIT;
@@ -109,4 +109,4 @@ const uint8_t *sdk_k_permutation(int type) {
     }
 }
 
-#endif  // __x86_64__
+#endif  // SDK_X86

@@ -10,6 +10,8 @@ final class GoldenTests: XCTestCase {
     /// SpecDec quantizes activations to 8 bits for the integer dot products (as llama.cpp does),
     /// while the reference runs in float32: logits agree to about 1-2% of their magnitude.
     static let logitTolerance: Float = 0.35
+    /// A reference step whose top-2 margin is below this is a tie at the engine's precision.
+    static let tieMargin: Float = 0.05
 
     struct Golden: Decodable {
         struct Prompt: Decodable {
@@ -55,7 +57,20 @@ final class GoldenTests: XCTestCase {
             var options = GenerationOptions(maxTokens: p.greedy_tokens.count)
             options.stopAtEndOfTurn = false
             let result = try generator.generate(prompt: p.prompt_tokens, options: options)
-            XCTAssertEqual(result.tokens, p.greedy_tokens, "\(name)/\(p.name): greedy tokens")
+            // Exact equality, except that a divergence at a step where the reference's own top-2 margin
+            // is below the engine's logit error is a tie that either side may break: there, the tokens
+            // up to that step must match and at least half of the sequence must have been compared.
+            let n = min(result.tokens.count, p.greedy_tokens.count)
+            let firstDifference = (0..<n).first { result.tokens[$0] != p.greedy_tokens[$0] }
+                ?? (result.tokens.count != p.greedy_tokens.count ? n : nil)
+            if let i = firstDifference {
+                let margin = i < p.greedy_margins.count ? p.greedy_margins[i] : .infinity
+                if margin < Self.tieMargin && i >= p.greedy_tokens.count / 2 {
+                    print("note: \(name)/\(p.name) diverges at step \(i), where the reference margin is \(margin) (a tie)")
+                } else {
+                    XCTFail("\(name)/\(p.name): greedy tokens differ at step \(i) (reference margin \(margin)): \(result.tokens) vs \(p.greedy_tokens)")
+                }
+            }
         }
     }
 

@@ -65,6 +65,9 @@ public struct Sampler: Sendable {
 
     /// The distribution the sampler draws from (after temperature, top-k, top-p and min-p).
     /// For greedy parameters it is a point mass on the argmax.
+    ///
+    /// Tokens come sorted by decreasing probability when top-k or top-p is active; with temperature
+    /// (and min-p) alone they come in id order, which avoids sorting the whole vocabulary.
     public static func distribution(_ logits: UnsafeBufferPointer<Float>, _ p: SamplingParameters) -> TokenDistribution {
         if p.isGreedy { return TokenDistribution(tokens: [argmax(logits)], probabilities: [1]) }
         let invT = 1 / p.temperature
@@ -72,13 +75,60 @@ public struct Sampler: Sendable {
         if p.topK > 0 && p.topK < logits.count {
             candidates = topK(logits, p.topK)
         } else {
-            candidates = logits.enumerated().map { (Int32($0.offset), $0.element) }
-            candidates.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+            candidates = []
         }
-        guard let maxLogit = candidates.first?.1 else { return TokenDistribution(tokens: [0], probabilities: [1]) }
-        var probs = candidates.map { expf(($0.1 - maxLogit) * invT) }
+        if candidates.isEmpty {
+            // Whole vocabulary: softmax in id order.
+            var maxLogit = -Float.infinity
+            for v in logits where v > maxLogit { maxLogit = v }
+            var tokens: [Int32] = []
+            var probs: [Float] = []
+            var total: Float = 0
+            for i in 0..<logits.count {
+                let e = expf((logits[i] - maxLogit) * invT)
+                if e > 0 {
+                    tokens.append(Int32(i))
+                    probs.append(e)
+                    total += e
+                }
+            }
+            for i in probs.indices { probs[i] /= total }
+            if p.topP < 1 {
+                // The nucleus only holds tokens at least as likely as the first one it excludes: find a
+                // threshold whose mass above reaches top-p, and sort only the tokens above it.
+                var threshold: Float = 1e-3
+                var above = probs.indices.filter { probs[$0] >= threshold }
+                while above.reduce(Float(0), { $0 + probs[$1] }) < p.topP && threshold > 1e-30 {
+                    threshold /= 16
+                    above = probs.indices.filter { probs[$0] >= threshold }
+                }
+                candidates = above.map { (tokens[$0], probs[$0]) }
+                candidates.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+                return filtered(candidates, logitsAreProbabilities: true, p, invT)
+            }
+            var keep = probs.count
+            if p.minP > 0, let top = probs.max() {
+                let threshold = p.minP * top
+                var t2: [Int32] = [], p2: [Float] = []
+                for (t, x) in zip(tokens, probs) where x >= threshold { t2.append(t); p2.append(x) }
+                tokens = t2
+                probs = p2
+                keep = probs.count
+                let sum = probs.reduce(0, +)
+                for i in 0..<keep { probs[i] /= sum }
+            }
+            return TokenDistribution(tokens: tokens, probabilities: probs)
+        }
+        return filtered(candidates, logitsAreProbabilities: false, p, invT)
+    }
+
+    /// Softmax (unless already probabilities), top-p and min-p over candidates sorted by decreasing value.
+    private static func filtered(_ candidates: [(Int32, Float)], logitsAreProbabilities: Bool, _ p: SamplingParameters,
+                                 _ invT: Float) -> TokenDistribution {
+        guard let first = candidates.first?.1 else { return TokenDistribution(tokens: [0], probabilities: [1]) }
+        var probs = logitsAreProbabilities ? candidates.map(\.1) : candidates.map { expf(($0.1 - first) * invT) }
         var total = probs.reduce(0, +)
-        for i in probs.indices { probs[i] /= total }
+        if !logitsAreProbabilities { for i in probs.indices { probs[i] /= total } }
         var keep = probs.count
         if p.topP < 1 {
             var acc: Float = 0
