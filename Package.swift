@@ -26,8 +26,10 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "SpecDecEngine", dependencies: ["SpecDecSpeculation", "SpecDecModel", "SpecDecTokenizer", "SpecDecGGUF", "SpecDecKernels"],
                 path: "Sources/Engine", swiftSettings: fast),
+        .target(name: "SpecDecBench", dependencies: ["SpecDecEngine"], path: "Sources/Bench"),
         .executableTarget(name: "specdec", dependencies: [
             "SpecDecEngine",
+            "SpecDecBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/specdec"),
         .target(name: "SpecDecTestSupport", dependencies: ["SpecDecGGUF", "SpecDecKernels"], path: "Sources/TestSupport"),
@@ -36,6 +38,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["SpecDecTokenizer", "SpecDecTestSupport"], path: "Tests/TokenizerTests"),
         .testTarget(name: "ModelTests", dependencies: ["SpecDecModel", "SpecDecTestSupport"], path: "Tests/ModelTests"),
         .testTarget(name: "SpeculationTests", dependencies: ["SpecDecSpeculation", "SpecDecTestSupport"], path: "Tests/SpeculationTests"),
+        .testTarget(name: "BenchTests", dependencies: ["SpecDecBench", "SpecDecTestSupport"], path: "Tests/BenchTests"),
         .testTarget(name: "EngineTests", dependencies: ["SpecDecEngine", "SpecDecTestSupport"], path: "Tests/EngineTests",
                     resources: [.copy("Golden")]),
     ]

@@ -13,28 +13,21 @@ SDK_TARGET SDK_INLINE __m512 sdk_load_w(const uint8_t *w, long i, __mmask16 k, c
 
 SDK_TARGET SDK_INLINE void sdk_float_impl(SDK_IMPL_ARGS, const int kind) {
     (void)cols;
+    // One accumulator per column (no split accumulators), so that a column's sum is formed in the same
+    // order whatever the chunking, and so whatever the batch size.
     SDK_ACC_BEGIN(acc, NB)
-    __m512 acc2[SDK_MAX_NB];
-    for (int c = 0; c < NB; c++) acc2[c] = _mm512_setzero_ps();
     long i = u0;
-    for (; i + 32 <= u1; i += 32) {
-        const __m512 w0 = sdk_load_w(w, i, 0xFFFF, kind), w1 = sdk_load_w(w, i + 16, 0xFFFF, kind);
-        for (int c = 0; c < NB; c++) {
-            const float *x = (const float *)(act + c * astride) + i;
-            acc[c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x), acc[c]);
-            acc2[c] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + 16), acc2[c]);
-        }
+    for (; i + 16 <= u1; i += 16) {
+        const __m512 w0 = sdk_load_w(w, i, 0xFFFF, kind);
+        for (int c = 0; c < NB; c++)
+            acc[c] = _mm512_fmadd_ps(w0, _mm512_loadu_ps((const float *)(act + c * astride) + i), acc[c]);
     }
-    for (; i < u1; i += 16) {
-        const long rem = u1 - i;
-        const __mmask16 k = rem >= 16 ? 0xFFFF : (__mmask16)((1u << rem) - 1);
+    if (i < u1) {
+        const __mmask16 k = (__mmask16)((1u << (u1 - i)) - 1);
         const __m512 w0 = sdk_load_w(w, i, k, kind);
-        for (int c = 0; c < NB; c++) {
-            const float *x = (const float *)(act + c * astride) + i;
-            acc[c] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(k, x), acc[c]);
-        }
+        for (int c = 0; c < NB; c++)
+            acc[c] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(k, (const float *)(act + c * astride) + i), acc[c]);
     }
-    for (int c = 0; c < NB; c++) acc[c] = _mm512_add_ps(acc[c], acc2[c]);
     SDK_ACC_END(acc, NB)
 }
 

@@ -5,7 +5,7 @@
 // p/2), as for the K-quants, so a column costs 4 vpdpbusd plus one float scale per super-block.
 // Weights become unsigned bytes u (nibbles, 5-bit values, or q8 + 128):
 // dot = sum over lanes of dw*dx*(sum u*x + bias) [+ m * dx*sum x], bias = -offset*sum x (precomputed).
-#include "common.h"
+#include "quant_core.h"
 
 #if SDK_X86
 
@@ -24,80 +24,62 @@ SDK_TARGET SDK_INLINE __m256i sdk_gather32(__m512i a0, __m512i a1, const uint8_t
     return _mm512_castsi512_si256(_mm512_mask_blend_epi8(0xFFFF0000ULL, x, y));
 }
 
-// f: 0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1, 4 = Q8_0
-SDK_TARGET SDK_INLINE void sdk_legacy_impl(SDK_IMPL_ARGS, const int f, const int bs) {
-    SDK_ACC_BEGIN(acc, NB)
-    const int hasMin = f == 1 || f == 3, five = f == 2 || f == 3;
-    const long nblocks = cols / 32, qsBytes = 256 * ((nblocks + 7) / 8);
+// f: 0 = Q4_0, 1 = Q4_1, 2 = Q5_0, 3 = Q5_1, 4 = Q8_0; bs: block bytes
+SDK_TARGET SDK_INLINE void sdk_unpack_legacy(const uint8_t *row, long cols, long sb, sdk_wblk *o, const int f,
+                                             const int bs) {
+    const long nblocks = cols / 32;
+    const uint8_t *p = row + 8 * bs * sb;
+    const long nbl = nblocks - 8 * sb < 8 ? nblocks - 8 * sb : 8;
+    const long valid = nbl * bs;
+    o->minv = _mm512_setzero_ps();
+    if (f == 4) {
+        // qword q of vector k = bytes 8k..8k+7 of block q's values
+        const __m512i offs = _mm512_set_epi64(240, 206, 172, 138, 104, 70, 36, 2);
+        const __mmask8 kq = (__mmask8)((1u << nbl) - 1);
+        for (int k = 0; k < 4; k++) {
+            const __m512i g = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), kq, offs, p + 8 * k, 1);
+            o->v[k] = _mm512_xor_si512(g, _mm512_set1_epi8((char)0x80));
+        }
+        o->fsc = _mm512_cvtph_ps(sdk_gather32(sdk_loadn(p, 0, valid), sdk_loadn(p, 64, valid), sdk_k_tables.q8_dA,
+                                              sdk_loadn(p, 128, valid), sdk_loadn(p, 192, valid), sdk_k_tables.q8_dB));
+        return;
+    }
+    const sdk_leg_tables_t *L = &sdk_k_tables.leg[f];
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     const __m512i msLo = _mm512_loadu_si512(sdk_k_tables.ms_lo), msHi = _mm512_loadu_si512(sdk_k_tables.ms_hi);
-    const __m512i evenQ = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), oddQ = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
-    for (long sb = u0; sb < u1; sb++) {
-        const uint8_t *p = w + 8 * bs * sb;
-        const long nbl = nblocks - 8 * sb < 8 ? nblocks - 8 * sb : 8;
-        const long valid = nbl * bs;
-        __m512i v[4];
-        __m512 fsc, mv = _mm512_setzero_ps();
-        if (f == 4) {
-            // qword q of vector k = bytes 8k..8k+7 of block q's values
-            const __m512i offs = _mm512_set_epi64(240, 206, 172, 138, 104, 70, 36, 2);
-            const __mmask8 kq = (__mmask8)((1u << nbl) - 1);
-            for (int k = 0; k < 4; k++) {
-                const __m512i g = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), kq, offs, p + 8 * k, 1);
-                v[k] = _mm512_xor_si512(g, _mm512_set1_epi8((char)0x80));
-            }
-            fsc = _mm512_cvtph_ps(sdk_gather32(sdk_loadn(p, 0, valid), sdk_loadn(p, 64, valid), sdk_k_tables.q8_dA,
-                                               sdk_loadn(p, 128, valid), sdk_loadn(p, 192, valid), sdk_k_tables.q8_dB));
-        } else {
-            const sdk_leg_tables_t *L = &sdk_k_tables.leg[f];
-            const __m512i w0 = sdk_loadn(p, 0, valid), w1 = sdk_loadn(p, 64, valid), w2 = sdk_loadn(p, 128, valid);
-            const __m512i qa = _mm512_permutex2var_epi8(w0, _mm512_loadu_si512(L->qsA), w1);
-            const __m512i qb = _mm512_permutex2var_epi8(w1, _mm512_loadu_si512(L->qsB), w2);
-            const __m512i c = _mm512_permutex2var_epi64(qa, evenQ, qb), d = _mm512_permutex2var_epi64(qa, oddQ, qb);
-            v[0] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msLo, c), m4);
-            v[1] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msHi, c), m4);
-            v[2] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msLo, d), m4);
-            v[3] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msHi, d), m4);
-            if (five) {
-                // qword q = block q's 32 high bits; byte i of vector k takes bit (element of i within its block).
-                const __m512i qhq = _mm512_mask_blend_epi8(0xFFFFFFFF00000000ULL,
-                                                           _mm512_permutex2var_epi8(w0, _mm512_loadu_si512(L->qhA), w1),
-                                                           _mm512_permutex2var_epi8(w1, _mm512_loadu_si512(L->qhB), w2));
-                for (int k = 0; k < 4; k++) {
-                    const __mmask64 hb = _mm512_bitshuffle_epi64_mask(qhq, _mm512_loadu_si512(sdk_k_tables.l5_bitpos + 64 * k));
-                    v[k] = _mm512_mask_add_epi8(v[k], hb, v[k], _mm512_set1_epi8(16));
-                }
-            }
-            fsc = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->dA, w1, w2, L->dB));
-            if (hasMin) mv = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->mA, w1, w2, L->mB));
-        }
-        for (int c = 0; c < NB; c++) {
-            const uint8_t *ac = act + c * astride;
-            const int8_t *xq = (const int8_t *)ac + 256 * sb;
-            const uint8_t *meta = ac + qsBytes + SDK_KMETA * sb;
-            __m512i s = hasMin ? _mm512_setzero_si512() : _mm512_loadu_si512(meta + SDK_LMETA_AUX);
-            s = _mm512_dpbusd_epi32(s, v[0], _mm512_loadu_si512(xq));
-            s = _mm512_dpbusd_epi32(s, v[1], _mm512_loadu_si512(xq + 64));
-            s = _mm512_dpbusd_epi32(s, v[2], _mm512_loadu_si512(xq + 128));
-            s = _mm512_dpbusd_epi32(s, v[3], _mm512_loadu_si512(xq + 192));
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-                                     _mm512_mul_ps(fsc, _mm512_loadu_ps((const float *)(meta + SDK_LMETA_DX))), acc[c]);
-            if (hasMin) acc[c] = _mm512_fmadd_ps(mv, _mm512_loadu_ps((const float *)(meta + SDK_LMETA_AUX)), acc[c]);
+    const __m512i w0 = sdk_loadn(p, 0, valid), w1 = sdk_loadn(p, 64, valid), w2 = sdk_loadn(p, 128, valid);
+    const __m512i qa = _mm512_permutex2var_epi8(w0, _mm512_loadu_si512(L->qsA), w1);
+    const __m512i qb = _mm512_permutex2var_epi8(w1, _mm512_loadu_si512(L->qsB), w2);
+    const __m512i c = _mm512_permutex2var_epi64(qa, _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0), qb);
+    const __m512i d = _mm512_permutex2var_epi64(qa, _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1), qb);
+    o->v[0] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msLo, c), m4);
+    o->v[1] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msHi, c), m4);
+    o->v[2] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msLo, d), m4);
+    o->v[3] = _mm512_and_si512(_mm512_multishift_epi64_epi8(msHi, d), m4);
+    if (f == 2 || f == 3) {
+        // qword q = block q's 32 high bits; byte i of vector k takes bit (element of i within its block).
+        const __m512i qhq = _mm512_mask_blend_epi8(0xFFFFFFFF00000000ULL,
+                                                   _mm512_permutex2var_epi8(w0, _mm512_loadu_si512(L->qhA), w1),
+                                                   _mm512_permutex2var_epi8(w1, _mm512_loadu_si512(L->qhB), w2));
+        for (int k = 0; k < 4; k++) {
+            const __mmask64 hb = _mm512_bitshuffle_epi64_mask(qhq, _mm512_loadu_si512(sdk_k_tables.l5_bitpos + 64 * k));
+            o->v[k] = _mm512_mask_add_epi8(o->v[k], hb, o->v[k], _mm512_set1_epi8(16));
         }
     }
-    SDK_ACC_END(acc, NB)
+    o->fsc = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->dA, w1, w2, L->dB));
+    if (f == 1 || f == 3) o->minv = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->mA, w1, w2, L->mB));
 }
 
-#define SDK_LEGACY(name, f, bs)                                                                              \
-    SDK_TARGET SDK_INLINE void name##_impl(SDK_IMPL_ARGS) {                                                  \
-        sdk_legacy_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, f, bs);        \
+#define SDK_LEGACY(name, f, bs, mode)                                                                        \
+    SDK_TARGET SDK_INLINE void name##_unpack(const uint8_t *row, long cols, long sb, sdk_wblk *o) {          \
+        sdk_unpack_legacy(row, cols, sb, o, f, bs);                                                          \
     }                                                                                                        \
-    SDK_DISPATCH_NB(name, name##_impl)
+    SDK_DISPATCH_QUANT(name, mode, name##_unpack)
 
-SDK_LEGACY(sdk_rows_q4_0, 0, 18)
-SDK_LEGACY(sdk_rows_q4_1, 1, 20)
-SDK_LEGACY(sdk_rows_q5_0, 2, 22)
-SDK_LEGACY(sdk_rows_q5_1, 3, 24)
-SDK_LEGACY(sdk_rows_q8_0, 4, 34)
+SDK_LEGACY(sdk_rows_q4_0, 0, 18, SDK_MODE_LOFF)
+SDK_LEGACY(sdk_rows_q4_1, 1, 20, SDK_MODE_LMIN)
+SDK_LEGACY(sdk_rows_q5_0, 2, 22, SDK_MODE_LOFF)
+SDK_LEGACY(sdk_rows_q5_1, 3, 24, SDK_MODE_LMIN)
+SDK_LEGACY(sdk_rows_q8_0, 4, 34, SDK_MODE_LOFF)
 
 #endif  // SDK_X86

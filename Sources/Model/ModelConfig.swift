@@ -29,6 +29,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case emptyInput
     case tokenOutOfRange(token: Int32, vocabularySize: Int)
     case badPosition(Int)
+    case unsupportedWeightType(tensor: String, type: String)
 
     public var description: String {
         switch self {
@@ -42,6 +43,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .emptyInput: return "no tokens to evaluate"
         case .tokenOutOfRange(let t, let v): return "token id \(t) is outside the vocabulary (size \(v))"
         case .badPosition(let p): return "position \(p) is past the end of the cache"
+        case .unsupportedWeightType(let t, let type): return "tensor '\(t)' has type \(type), which SpecDec does not support for weights"
         }
     }
 }

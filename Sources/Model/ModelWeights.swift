@@ -41,6 +41,7 @@ struct ModelWeights: @unchecked Sendable {
         func matrix(_ name: String, rows: Int, cols: Int) throws -> WeightMatrix {
             let t = try file.tensor(name)
             guard t.shape == [cols, rows] else { throw ModelError.badTensor(name: name, expectedShape: [cols, rows], actualShape: t.shape) }
+            guard t.type != .q8_K && t.type != .q8_1 else { throw ModelError.unsupportedWeightType(tensor: name, type: "\(t.type)") }
             return WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(of: t))
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] {

@@ -110,6 +110,29 @@ final class MatMulTests: XCTestCase {
         }
     }
 
+    /// Batched verification in speculative decoding must reproduce single-token logits exactly.
+    func testEachColumnOfABatchIsBitIdenticalToMultiplyingItAlone() {
+        let mm = MatMul(pool: pool)
+        for backend in [MatMul.Backend.avx512, .portable] where backend == .portable || MatMul.vectorKernelsAvailable {
+            mm.backend = backend
+            for type in weightFormats {
+                let cols = type.blockSize == 256 ? 2304 : 2336, rows = 37, batch = 11
+                let m = TestMatrix(type, rows: rows, cols: cols, seed: 8)
+                defer { m.free() }
+                let x = randomFloats(batch * cols, seed: 12)
+                var all = [Float](repeating: 0, count: batch * rows)
+                x.withUnsafeBufferPointer { xp in
+                    mm.multiply(m.matrix, input: xp.baseAddress!, inStride: cols, batch: batch, output: &all, outStride: rows)
+                    for b in [0, 5, 10] {
+                        var one = [Float](repeating: 0, count: rows)
+                        mm.multiply(m.matrix, input: xp.baseAddress! + b * cols, inStride: cols, batch: 1, output: &one, outStride: rows)
+                        XCTAssertEqual(one, Array(all[b * rows..<(b + 1) * rows]), "\(type) \(backend) column \(b)")
+                    }
+                }
+            }
+        }
+    }
+
     func testPortableKernelsMatchReferenceDotToo() {
         let mm = MatMul(pool: pool)
         mm.backend = .portable

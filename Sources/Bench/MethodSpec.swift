@@ -1,0 +1,202 @@
+import SpecDecEngine
+
+/// Why a `--methods` string was refused.
+public enum MethodSpecError: Error, CustomStringConvertible, Equatable {
+    case empty
+    case unknownMethod(String, spec: String)
+    case unknownParameter(String, method: String, allowed: [String])
+    case malformedParameter(String, spec: String)
+    case badValue(parameter: String, value: String, expected: String)
+    case duplicateParameter(String, spec: String)
+    case duplicateMethod(String)
+    case topBetaParameterWithoutTopBeta(String, spec: String)
+    case invalid(spec: String, reason: String)
+
+    public var description: String {
+        let methods = MethodSpec.methodNames.joined(separator: ", ")
+        switch self {
+        case .empty: return "no methods given (use e.g. --methods lookup,suffix,model:k=4)"
+        case .unknownMethod(let name, let spec): return "unknown method '\(name)' in '\(spec)' (methods: \(methods))"
+        case .unknownParameter(let p, let method, let allowed):
+            return allowed.isEmpty ? "method '\(method)' takes no parameters (got '\(p)')"
+                : "unknown parameter '\(p)' for method '\(method)' (parameters: \(allowed.joined(separator: ", ")))"
+        case .malformedParameter(let p, let spec): return "parameter '\(p)' in '\(spec)' is not of the form name=value"
+        case .badValue(let p, let v, let expected): return "parameter \(p)=\(v): \(p) must be \(expected)"
+        case .duplicateParameter(let p, let spec): return "parameter '\(p)' is given twice in '\(spec)'"
+        case .duplicateMethod(let label): return "method '\(label)' is listed twice"
+        case .topBetaParameterWithoutTopBeta(let p, let spec): return "'\(p)' in '\(spec)' needs v=top-beta"
+        case .invalid(let spec, let reason): return "method '\(spec)': \(reason)"
+        }
+    }
+}
+
+/// One benchmarked method, parsed from its command-line spec `NAME[:key=value,…]`:
+///
+/// - `ar`: plain autoregressive decoding with ``Generator`` (the baseline; no parameters);
+/// - `model[:k=K]`: a draft model proposes K tokens per step (needs `--draft-model`);
+/// - `lookup[:min=N,max=M,k=K]`: prompt lookup with n-grams of N…M tokens;
+/// - `suffix[:k=K]`: SuffixDecoding's suffix trees;
+///
+/// and for the speculative ones the verifier `v=greedy|sampling|top-beta` (default: greedy at
+/// temperature 0, speculative sampling otherwise) with `beta=` and `tau=` for top-β.
+/// The method's label is its spec as written.
+///
+/// ```swift
+/// let methods = try MethodSpec.parseList("lookup:min=2,max=4,k=8,model:k=4,v=top-beta,beta=3,tau=1")
+/// // [ar, lookup:min=2,max=4,k=8, model:k=4,v=top-beta,beta=3,tau=1]
+/// ```
+public struct MethodSpec: Sendable, Equatable {
+    /// The label used in every output: the spec as written (`ar` for the baseline).
+    public var label: String
+    /// The drafter; ``DrafterKind/none`` is the `ar` baseline.
+    public var drafter: DrafterKind
+    /// Most draft tokens per step (`k`).
+    public var draftMax = 8
+    /// Shortest and longest n-gram of prompt lookup (`min`, `max`).
+    public var lookupMin = 2
+    public var lookupMax = 4
+    /// The verifier (`v`).
+    public var verifier: VerifierKind = .auto
+    /// β and τ of top-β verification (`beta`, `tau`).
+    public var topBeta = 3
+    public var tolerance: Float = 1
+
+    /// The names accepted before the colon.
+    public static let methodNames = ["ar", "model", "lookup", "suffix"]
+    /// The label of the baseline.
+    public static let baselineLabel = "ar"
+    /// The baseline: plain decoding.
+    public static let baseline = MethodSpec(label: baselineLabel, drafter: .none)
+
+    public init(label: String, drafter: DrafterKind) {
+        self.label = label
+        self.drafter = drafter
+    }
+
+    /// True for the `ar` baseline.
+    public var isBaseline: Bool { drafter == .none }
+
+    /// Whether the method keeps the target's output exactly under greedy decoding (all but top-β).
+    public var isLossless: Bool { verifier != .topBeta }
+
+    /// The engine options of a speculative method.
+    public var options: SpeculationOptions {
+        var o = SpeculationOptions(drafter: drafter, draftMax: draftMax)
+        o.lookupMin = lookupMin
+        o.lookupMax = lookupMax
+        o.verifier = verifier
+        o.topBeta = topBeta
+        o.tolerance = tolerance
+        return o
+    }
+
+    /// Parses one spec such as `lookup:min=2,max=4,k=8` or `model:k=4,v=top-beta,beta=3,tau=1`.
+    public static func parse(_ text: String) throws -> MethodSpec {
+        let spec = text.trimmingCharacters(in: .whitespaces)
+        guard !spec.isEmpty else { throw MethodSpecError.empty }
+        let name: String, rest: String?
+        if let colon = spec.firstIndex(of: ":") {
+            name = String(spec[..<colon])
+            rest = String(spec[spec.index(after: colon)...])
+        } else {
+            name = spec
+            rest = nil
+        }
+        let drafter: DrafterKind
+        switch name {
+        case "ar": drafter = .none
+        case "model": drafter = .model
+        case "lookup": drafter = .lookup
+        case "suffix": drafter = .suffix
+        default: throw MethodSpecError.unknownMethod(name, spec: spec)
+        }
+        var m = MethodSpec(label: spec, drafter: drafter)
+        let allowed = allowedParameters(drafter)
+        var seen = Set<String>()
+        for piece in (rest ?? "").split(separator: ",", omittingEmptySubsequences: false) where !(rest ?? "").isEmpty {
+            let parts = piece.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw MethodSpecError.malformedParameter(String(piece), spec: spec)
+            }
+            let (key, value) = (parts[0], parts[1])
+            guard allowed.contains(key) else { throw MethodSpecError.unknownParameter(key, method: name, allowed: allowed) }
+            guard seen.insert(key).inserted else { throw MethodSpecError.duplicateParameter(key, spec: spec) }
+            try m.set(key, value)
+        }
+        for key in ["beta", "tau"] where seen.contains(key) && m.verifier != .topBeta {
+            throw MethodSpecError.topBetaParameterWithoutTopBeta(key, spec: spec)
+        }
+        if !m.isBaseline {
+            do { try m.options.validate() } catch { throw MethodSpecError.invalid(spec: spec, reason: "\(error)") }
+        }
+        return m
+    }
+
+    /// Parses a `--methods` list. Methods are separated by commas (a comma-separated piece of the
+    /// form `key=value` continues the previous method's parameters), semicolons or spaces. The `ar`
+    /// baseline is always included and always first; a label listed twice is an error.
+    public static func parseList(_ text: String) throws -> [MethodSpec] {
+        try parseList([text])
+    }
+
+    /// Parses several `--methods` values (the option may be repeated) into one list.
+    public static func parseList(_ texts: [String]) throws -> [MethodSpec] {
+        var specs: [String] = []
+        for text in texts {
+            for chunk in text.split(whereSeparator: { $0 == ";" || $0 == " " || $0 == "\t" }) {
+                for piece in chunk.split(separator: ",") {
+                    let startsMethod = piece.contains(":") || !piece.contains("=")
+                    if startsMethod || specs.isEmpty {
+                        specs.append(String(piece))
+                    } else {
+                        specs[specs.count - 1] += "," + piece
+                    }
+                }
+            }
+        }
+        guard !specs.isEmpty else { throw MethodSpecError.empty }
+        var methods = [baseline]
+        for s in specs {
+            let m = try parse(s)
+            if m.isBaseline { continue }
+            guard !methods.contains(where: { $0.label == m.label }) else { throw MethodSpecError.duplicateMethod(m.label) }
+            methods.append(m)
+        }
+        return methods
+    }
+
+    private static func allowedParameters(_ drafter: DrafterKind) -> [String] {
+        switch drafter {
+        case .none: return []
+        case .lookup: return ["min", "max", "k", "v", "beta", "tau"]
+        case .model, .suffix: return ["k", "v", "beta", "tau"]
+        }
+    }
+
+    private mutating func set(_ key: String, _ value: String) throws {
+        func int(atLeast low: Int) throws -> Int {
+            guard let n = Int(value), n >= low else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "an integer >= \(low)")
+            }
+            return n
+        }
+        switch key {
+        case "k": draftMax = try int(atLeast: 1)
+        case "min": lookupMin = try int(atLeast: 1)
+        case "max": lookupMax = try int(atLeast: 1)
+        case "beta": topBeta = try int(atLeast: 1)
+        case "tau":
+            guard let t = Float(value), t.isFinite, t >= 0 else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "a number >= 0")
+            }
+            tolerance = t
+        case "v":
+            guard let v = VerifierKind(rawValue: value) else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "one of greedy, sampling, top-beta, auto")
+            }
+            verifier = v
+        default:
+            throw MethodSpecError.unknownParameter(key, method: label, allowed: Self.allowedParameters(drafter))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// Shared inner loop of the quantized kernels (internal): one weight row against up to SDK_MAX_NB
+// activation columns. Each 256-value (super-)block of the row is first unpacked into four 64-byte
+// vectors of unsigned values whose 32-bit lanes each belong to one scale group, plus 16 lane scales
+// (and lane mins); then every column costs four vpdpbusd, one conversion and two or three float ops.
+// A column's result does not depend on the other columns or on the batch size (same operations in
+// the same order), so batched verification reproduces single-token results bit for bit.
+#ifndef SPECDEC_CKERNELS_QUANT_CORE_H
+#define SPECDEC_CKERNELS_QUANT_CORE_H
+
+#include "common.h"
+
+#if SDK_X86
+
+/// One unpacked weight (super-)block.
+typedef struct {
+    __m512i v[4];  // 256 unsigned values in the order of the activation bytes
+    __m512 fsc;    // scale of each accumulator lane
+    __m512 minv;   // K4/K5: -dmin*m_j (lanes 0..7, rest 0); LMIN: m of each lane's block
+} sdk_wblk;
+
+/// How a format combines the integer sums with the activation metadata.
+enum {
+    SDK_MODE_K45 = 0,   // dx per block (scalar); min term: minv . fsum8
+    SDK_MODE_K6 = 1,    // dx per block (scalar); integer bias per lane
+    SDK_MODE_LOFF = 2,  // dx per lane; integer bias per lane
+    SDK_MODE_LMIN = 3,  // dx per lane; min term: minv . lsum (per lane)
+};
+
+typedef void (*sdk_unpack_fn)(const uint8_t *row, long cols, long b, sdk_wblk *out);
+
+SDK_TARGET SDK_INLINE void sdk_quant_impl(const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB,
+                                          float *out, long ostride, long u0, long u1, float *state, int first,
+                                          int last, const int mode, sdk_unpack_fn unpack) {
+    SDK_ACC_BEGIN(acc, NB)
+    const long qsBytes = 256 * ((cols + 255) / 256);
+    const int scalarDx = mode == SDK_MODE_K45 || mode == SDK_MODE_K6;
+    const int hasBias = mode == SDK_MODE_K6 || mode == SDK_MODE_LOFF;
+    for (long b = u0; b < u1; b++) {
+        sdk_wblk wb;
+        unpack(w, cols, b, &wb);
+        for (int c = 0; c < NB; c++) {
+            const uint8_t *ac = act + c * astride;
+            const int8_t *xq = (const int8_t *)ac + 256 * b;
+            const uint8_t *meta = ac + qsBytes + SDK_KMETA * b;
+            const __m512i bias = !hasBias ? _mm512_setzero_si512()
+                                 : _mm512_loadu_si512(meta + (mode == SDK_MODE_K6 ? SDK_KMETA_BIAS : SDK_LMETA_AUX));
+            __m512i s = _mm512_dpbusd_epi32(bias, wb.v[0], _mm512_loadu_si512(xq));
+            s = _mm512_dpbusd_epi32(s, wb.v[1], _mm512_loadu_si512(xq + 64));
+            s = _mm512_dpbusd_epi32(s, wb.v[2], _mm512_loadu_si512(xq + 128));
+            s = _mm512_dpbusd_epi32(s, wb.v[3], _mm512_loadu_si512(xq + 192));
+            const __m512 dx = scalarDx ? _mm512_set1_ps(*(const float *)(meta + SDK_KMETA_D))
+                                       : _mm512_loadu_ps((const float *)(meta + SDK_LMETA_DX));
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(wb.fsc, dx), acc[c]);
+            if (mode == SDK_MODE_K45)
+                acc[c] = _mm512_fmadd_ps(wb.minv, _mm512_zextps256_ps512(_mm256_loadu_ps((const float *)(meta + SDK_KMETA_FSUM))),
+                                         acc[c]);
+            if (mode == SDK_MODE_LMIN)
+                acc[c] = _mm512_fmadd_ps(wb.minv, _mm512_loadu_ps((const float *)(meta + SDK_LMETA_AUX)), acc[c]);
+        }
+    }
+    SDK_ACC_END(acc, NB)
+}
+
+/// Defines `name` (an sdk_row_fn) for a format given its mode and unpack function.
+#define SDK_DISPATCH_QUANT(name, MODE, UNPACK)                                                               \
+    SDK_TARGET SDK_INLINE void name##_impl(SDK_IMPL_ARGS) {                                                  \
+        sdk_quant_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, MODE, UNPACK);  \
+    }                                                                                                        \
+    SDK_DISPATCH_NB(name, name##_impl)
+
+#endif  // SDK_X86
+
+#endif

@@ -1,0 +1,91 @@
+import XCTest
+import SpecDecEngine
+@testable import SpecDecBench
+
+/// `--methods` strings: what parses, into what, and the errors for what does not.
+final class MethodSpecTests: XCTestCase {
+    private func parseError(_ s: String) -> MethodSpecError? {
+        do {
+            _ = try MethodSpec.parseList(s)
+            return nil
+        } catch let e as MethodSpecError {
+            return e
+        } catch {
+            XCTFail("unexpected error \(error)")
+            return nil
+        }
+    }
+
+    func testEveryMethodParsesWithItsParameters() throws {
+        let lookup = try MethodSpec.parse("lookup:min=2,max=4,k=8")
+        XCTAssertEqual(lookup.drafter, .lookup)
+        XCTAssertEqual([lookup.lookupMin, lookup.lookupMax, lookup.draftMax], [2, 4, 8])
+        let model = try MethodSpec.parse("model:k=4")
+        XCTAssertEqual(model.drafter, .model)
+        XCTAssertEqual(model.draftMax, 4)
+        XCTAssertEqual(model.verifier, .auto)
+        let suffix = try MethodSpec.parse("suffix:k=8")
+        XCTAssertEqual(suffix.drafter, .suffix)
+        XCTAssertEqual(suffix.draftMax, 8)
+        let topBeta = try MethodSpec.parse("model:k=4,v=top-beta,beta=3,tau=1.5")
+        XCTAssertEqual(topBeta.verifier, .topBeta)
+        XCTAssertEqual(topBeta.topBeta, 3)
+        XCTAssertEqual(topBeta.tolerance, 1.5)
+        XCTAssertFalse(topBeta.isLossless)
+        XCTAssertTrue(try MethodSpec.parse("suffix:v=sampling").isLossless)
+        XCTAssertEqual(try MethodSpec.parse("lookup:v=greedy").options.verifier, .greedy)
+        XCTAssertTrue(try MethodSpec.parse("ar").isBaseline)
+    }
+
+    func testTheLabelIsTheSpecAsWritten() throws {
+        XCTAssertEqual(try MethodSpec.parse(" model:k=4,v=top-beta,beta=3,tau=1 ").label, "model:k=4,v=top-beta,beta=3,tau=1")
+        XCTAssertEqual(try MethodSpec.parse("lookup").label, "lookup")
+    }
+
+    func testCommasSeparateMethodsWhileKeyValuePiecesContinueTheLastOne() throws {
+        let methods = try MethodSpec.parseList("lookup:min=2,max=4,k=8,model:k=4,v=top-beta,beta=3,tau=1,suffix")
+        XCTAssertEqual(methods.map(\.label), ["ar", "lookup:min=2,max=4,k=8", "model:k=4,v=top-beta,beta=3,tau=1", "suffix"])
+        XCTAssertEqual(try MethodSpec.parseList("lookup;suffix:k=4 model").map(\.label), ["ar", "lookup", "suffix:k=4", "model"])
+        XCTAssertEqual(try MethodSpec.parseList(["lookup", "suffix,"]).map(\.label), ["ar", "lookup", "suffix"])
+    }
+
+    func testTheBaselineIsAlwaysIncludedAndFirst() throws {
+        XCTAssertEqual(try MethodSpec.parseList("suffix").map(\.label), ["ar", "suffix"])
+        XCTAssertEqual(try MethodSpec.parseList("suffix,ar,lookup").map(\.label), ["ar", "suffix", "lookup"])
+        XCTAssertEqual(try MethodSpec.parseList("ar").map(\.label), ["ar"])
+    }
+
+    func testAnUnknownMethodIsAClearError() {
+        XCTAssertEqual(parseError("lookup,medusa:k=3"), .unknownMethod("medusa", spec: "medusa:k=3"))
+        XCTAssertTrue(parseError("eagle")?.description.contains("methods: ar, model, lookup, suffix") ?? false)
+        XCTAssertEqual(parseError(""), .empty)
+        XCTAssertEqual(parseError("k=4"), .unknownMethod("k=4", spec: "k=4"))
+    }
+
+    func testAnUnknownParameterNamesTheAllowedOnes() {
+        XCTAssertEqual(parseError("suffix:min=2"),
+                       .unknownParameter("min", method: "suffix", allowed: ["k", "v", "beta", "tau"]))
+        XCTAssertEqual(parseError("ar:k=4"), .unknownParameter("k", method: "ar", allowed: []))
+        XCTAssertTrue(parseError("ar:k=4")?.description.contains("takes no parameters") ?? false)
+        XCTAssertEqual(parseError("model:k"), .malformedParameter("k", spec: "model:k"))
+    }
+
+    func testBadValuesAreRefused() {
+        XCTAssertEqual(parseError("model:k=0"), .badValue(parameter: "k", value: "0", expected: "an integer >= 1"))
+        XCTAssertEqual(parseError("model:k=four"), .badValue(parameter: "k", value: "four", expected: "an integer >= 1"))
+        XCTAssertEqual(parseError("lookup:v=beam"),
+                       .badValue(parameter: "v", value: "beam", expected: "one of greedy, sampling, top-beta, auto"))
+        XCTAssertEqual(parseError("model:v=top-beta,tau=-1"), .badValue(parameter: "tau", value: "-1", expected: "a number >= 0"))
+        guard case .invalid(let spec, _)? = parseError("lookup:min=5,max=3") else { return XCTFail("expected invalid") }
+        XCTAssertEqual(spec, "lookup:min=5,max=3")
+    }
+
+    func testTopBetaParametersNeedTheTopBetaVerifierAndParametersAreGivenOnce() {
+        XCTAssertEqual(parseError("model:beta=3"), .topBetaParameterWithoutTopBeta("beta", spec: "model:beta=3"))
+        XCTAssertEqual(parseError("model:k=4,k=5"), .duplicateParameter("k", spec: "model:k=4,k=5"))
+    }
+
+    func testAMethodListedTwiceIsRefused() {
+        XCTAssertEqual(parseError("lookup,suffix,lookup"), .duplicateMethod("lookup"))
+    }
+}
