@@ -2,7 +2,11 @@ import Foundation
 import XCTest
 @testable import SpecDecKernels
 
-/// Throughput report for the matrix kernels; runs only with SPECDEC_KERNEL_BENCH=1 (use a release build).
+/// Throughput report for the matrix kernels; runs only with SPECDEC_KERNEL_BENCH=1. Use a release build:
+///   SPECDEC_KERNEL_BENCH=1 swift test -c release -Xswiftc -enable-testing --scratch-path .build-kernels \
+///     --filter testMatMulSpeedReport
+/// Optional: SPECDEC_KERNEL_BENCH_FORMATS (e.g. "Q4_K,F16"), _THREADS (default 2), _ROWS (default 1536),
+/// _PORTABLE=1 (Swift kernels), _HOT_ONLY=1. Times are the best of 5 runs; GB/s counts weight bytes.
 final class SpeedReportTests: XCTestCase {
     /// Matrices cycled through for the cold measurement (8 × 7.7 MB of Q4_K > 32 MB L3).
     static let copies = 8
