@@ -13,11 +13,12 @@ public final class LoadedModel: @unchecked Sendable {
     public let chatTemplate: ChatTemplate
 
     /// Loads the model at `path`.
-    public init(path: String, name: String? = nil, contextLength: Int? = nil, threads: Int? = nil) throws {
+    public init(path: String, name: String? = nil, contextLength: Int? = nil, threads: Int? = nil,
+                exactMatmul: Bool = false) throws {
         let file = try GGUFFile(path: path)
         self.file = file
         self.name = name ?? String(path.split(separator: "/").last ?? Substring(path))
-        transformer = try Transformer(file: file, contextLength: contextLength, threads: threads)
+        transformer = try Transformer(file: file, contextLength: contextLength, threads: threads, exactMatmul: exactMatmul)
         tokenizer = try Tokenizer(gguf: file)
         chatTemplate = ChatTemplate.detect(gguf: file, tokenizer: tokenizer)
     }

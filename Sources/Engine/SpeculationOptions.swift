@@ -75,6 +75,9 @@ public struct SpeculationOptions: Sendable {
         switch drafter {
         case .model:
             guard let draftModel else { throw EngineError.invalidParameter("--drafter model needs --draft-model") }
+            guard draftModel !== target else {
+                throw EngineError.invalidParameter("the draft model must be loaded separately from the target: each needs its own KV cache")
+            }
             if let difference = Tokenizer.differences(target.tokenizer, draftModel.tokenizer) {
                 throw EngineError.incompatibleDraft(target: target.name, draft: draftModel.name, difference: difference)
             }

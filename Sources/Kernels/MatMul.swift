@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SpecDecCKernels
 
 /// A row-major weight matrix stored in GGUF layout: `rows` rows of `cols` elements, each row `type.byteCount(elements: cols)` bytes.
@@ -72,6 +75,7 @@ public final class MatMul: @unchecked Sendable {
             return
         }
         precondition(batch == 1 || (inStride >= cols && outStride >= w.rows), "strides too small")
+        if exact { return multiplyExact(w, input: input, inStride: inStride, batch: batch, output: output, outStride: outStride) }
         let type = w.type
         let threads = pool.threadCount
         let rowTasks = max(1, min(threads * 8, w.rows / 16))
@@ -146,6 +150,28 @@ public final class MatMul: @unchecked Sendable {
             } else {
                 portableRows(type, data, rowBytes: rowBytes, r0, r1, cols: cols, act, actStride: actStride,
                              batch: batch, output, outStride: outStride, unpacked: base + 256 * t)
+            }
+        }
+    }
+
+    /// Exact mode: dequantize each weight row to float and use float activations (slow). It separates
+    /// the error of 8-bit activations from everything else; the golden tests use it. Defaults to the
+    /// environment variable `SPECDEC_EXACT_MATMUL=1`.
+    public var exact: Bool = getenv("SPECDEC_EXACT_MATMUL").map { String(cString: $0) == "1" } ?? false
+
+    private func multiplyExact(_ w: WeightMatrix, input: UnsafePointer<Float>, inStride: Int, batch: Int,
+                               output: UnsafeMutablePointer<Float>, outStride: Int) {
+        let cols = w.cols, rows = w.rows
+        let tasks = min(rows, pool.threadCount * 4)
+        let perTask = (rows + tasks - 1) / tasks
+        let buf = ensureScratch(tasks * cols * 4).assumingMemoryBound(to: Float.self)
+        pool.run(tasks: tasks) { t in
+            let tmp = buf + t * cols
+            let r0 = t * perTask, r1 = min(rows, r0 + perTask)
+            if r0 >= r1 { return }
+            for r in r0..<r1 {
+                dequantizeRow(w.type, w.row(r), tmp, count: cols)
+                for b in 0..<batch { output[b * outStride + r] = dot(tmp, input + b * inStride, count: cols) }
             }
         }
     }

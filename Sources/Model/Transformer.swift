@@ -53,7 +53,9 @@ public final class Transformer: @unchecked Sendable {
     var scratch: Scratch
 
     /// Loads a model. `contextLength` defaults to min(trained context, 4096); `threads` to the core count.
-    public init(file: GGUFFile, contextLength: Int? = nil, threads: Int? = nil) throws {
+    /// `exactMatmul` uses float activations and dequantized weights in every matrix product (slow;
+    /// for comparisons with a float reference).
+    public init(file: GGUFFile, contextLength: Int? = nil, threads: Int? = nil, exactMatmul: Bool = false) throws {
         let config = try ModelConfig(gguf: file)
         self.config = config
         self.file = file
@@ -63,6 +65,7 @@ public final class Transformer: @unchecked Sendable {
         cache = KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         matmul = MatMul(pool: pool)
+        if exactMatmul { matmul.exact = true }
         scratch = Scratch(config: config, batch: 1, context: ctx)
     }
 

@@ -3,15 +3,22 @@ import XCTest
 import SpecDecEngine
 
 /// Golden values from an independent reference (tools/reference/reference.py: a numpy float32
-/// forward pass over the `gguf` package's dequantizers, with Hugging Face's tokenizer built from
-/// the GGUF vocabulary). SpecDec must reproduce the prompt tokens and the 32 greedy tokens exactly,
-/// and the top-5 logits of the first step within ``logitTolerance``.
+/// forward pass over the `gguf` package's dequantizers, with a tokenizer built independently from
+/// the GGUF vocabulary).
+///
+/// Two checks per model and prompt:
+/// - **exact mode** (float activations, dequantized weights — the same arithmetic as the reference):
+///   prompt tokens and the 32 greedy tokens exactly, top-5 logits within ``exactTolerance``;
+/// - **fast mode** (the engine's default: activations quantized to 8 bits for integer dot products,
+///   as llama.cpp does): top-5 logits within ``fastTolerance``, and greedy tokens equal up to the first
+///   step whose reference top-2 margin is below ``fastTieMargin`` (a closer call than the 8-bit error).
 final class GoldenTests: XCTestCase {
-    /// SpecDec quantizes activations to 8 bits for the integer dot products (as llama.cpp does),
-    /// while the reference runs in float32: logits agree to about 1-2% of their magnitude.
-    static let logitTolerance: Float = 0.35
-    /// A reference step whose top-2 margin is below this is a tie at the engine's precision.
-    static let tieMargin: Float = 0.05
+    static let exactTolerance: Float = 0.02
+    /// A reference step whose top-2 margin is below this is a tie at float32 precision.
+    static let exactTieMargin: Float = 0.005
+    /// Measured worst case 0.85 (Gemma 3, whose activations have large outliers).
+    static let fastTolerance: Float = 1.25
+    static let fastTieMargin: Float = 1.0
 
     struct Golden: Decodable {
         struct Prompt: Decodable {
@@ -36,46 +43,43 @@ final class GoldenTests: XCTestCase {
         return try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
     }
 
-    private func check(_ name: String) throws {
+    private func check(_ name: String, exact: Bool) throws {
         let g = try golden(name)
-        let model = try RealModels.load(name)
+        let model = try RealModels.load(name, exact: exact)
+        let tolerance = exact ? Self.exactTolerance : Self.fastTolerance
+        let tieMargin = exact ? Self.exactTieMargin : Self.fastTieMargin
+        let mode = exact ? "exact" : "fast"
         XCTAssertGreaterThanOrEqual(g.prompts.count, 4)
         for p in g.prompts {
+            let label = "\(name)/\(p.name) (\(mode))"
             let tokens = model.tokenizer.encode(p.text, addBOS: p.add_bos)
-            XCTAssertEqual(tokens, p.prompt_tokens, "\(name)/\(p.name): prompt tokens")
+            XCTAssertEqual(tokens, p.prompt_tokens, "\(label): prompt tokens")
 
             let tf = model.transformer
             tf.reset()
-            let logits = try tf.forward(p.prompt_tokens, logits: .last)
-            let row = logits[0]
+            let row = try tf.forward(p.prompt_tokens, logits: .last).row(0)
             for t in p.top5 {
-                XCTAssertEqual(row[Int(t.id)], t.logit, accuracy: Self.logitTolerance, "\(name)/\(p.name): logit of \(t.id)")
+                XCTAssertEqual(row[Int(t.id)], t.logit, accuracy: tolerance, "\(label): logit of \(t.id)")
             }
-            XCTAssertEqual(Sampler.argmax(row), p.top5[0].id, "\(name)/\(p.name): first greedy token")
 
-            let generator = Generator(model: model)
             var options = GenerationOptions(maxTokens: p.greedy_tokens.count)
             options.stopAtEndOfTurn = false
-            let result = try generator.generate(prompt: p.prompt_tokens, options: options)
-            // Exact equality, except that a divergence at a step where the reference's own top-2 margin
-            // is below the engine's logit error is a tie that either side may break: there, the tokens
-            // up to that step must match and at least half of the sequence must have been compared.
-            let n = min(result.tokens.count, p.greedy_tokens.count)
-            let firstDifference = (0..<n).first { result.tokens[$0] != p.greedy_tokens[$0] }
-                ?? (result.tokens.count != p.greedy_tokens.count ? n : nil)
-            if let i = firstDifference {
-                let margin = i < p.greedy_margins.count ? p.greedy_margins[i] : .infinity
-                if margin < Self.tieMargin && i >= p.greedy_tokens.count / 2 {
-                    print("note: \(name)/\(p.name) diverges at step \(i), where the reference margin is \(margin) (a tie)")
-                } else {
-                    XCTFail("\(name)/\(p.name): greedy tokens differ at step \(i) (reference margin \(margin)): \(result.tokens) vs \(p.greedy_tokens)")
-                }
-            }
+            let result = try Generator(model: model).generate(prompt: p.prompt_tokens, options: options)
+            // Compared up to the first step where the reference itself is closer to a tie than the
+            // engine's arithmetic can resolve.
+            let compared = p.greedy_margins.firstIndex { $0 < tieMargin } ?? p.greedy_tokens.count
+            if exact { XCTAssertGreaterThanOrEqual(compared, 16, "\(label): too close to a tie to be a useful golden") }
+            XCTAssertEqual(Array(result.tokens.prefix(compared)), Array(p.greedy_tokens.prefix(compared)),
+                           "\(label): greedy tokens (first \(compared) compared)")
         }
     }
 
-    func testSmolLM2MatchesTheReference() throws { try check("smollm2-135m") }
-    func testGemma3MatchesTheReference() throws { try check("gemma-3-270m") }
-    func testQwen05BMatchesTheReference() throws { try check("qwen2.5-coder-0.5b") }
-    func testQwen15BMatchesTheReference() throws { try check("qwen2.5-coder-1.5b") }
+    func testSmolLM2MatchesTheReferenceExactly() throws { try check("smollm2-135m", exact: true) }
+    func testGemma3MatchesTheReferenceExactly() throws { try check("gemma-3-270m", exact: true) }
+    func testQwen05BMatchesTheReferenceExactly() throws { try check("qwen2.5-coder-0.5b", exact: true) }
+    func testQwen15BMatchesTheReferenceExactly() throws { try check("qwen2.5-coder-1.5b", exact: true) }
+    func testSmolLM2FastPathStaysCloseToTheReference() throws { try check("smollm2-135m", exact: false) }
+    func testGemma3FastPathStaysCloseToTheReference() throws { try check("gemma-3-270m", exact: false) }
+    func testQwen05BFastPathStaysCloseToTheReference() throws { try check("qwen2.5-coder-0.5b", exact: false) }
+    func testQwen15BFastPathStaysCloseToTheReference() throws { try check("qwen2.5-coder-1.5b", exact: false) }
 }

@@ -20,10 +20,11 @@ enum RealModels {
     /// Cached loaded models (loading costs a little; tests share them).
     nonisolated(unsafe) private static var loaded: [String: LoadedModel] = [:]
 
-    static func load(_ name: String, context: Int = 1024) throws -> LoadedModel {
-        if let m = loaded[name] { return m }
-        let m = try LoadedModel(path: try path(name), name: name, contextLength: context, threads: 2)
-        loaded[name] = m
+    static func load(_ name: String, context: Int = 1024, exact: Bool = false) throws -> LoadedModel {
+        let key = exact ? name + "#exact" : name
+        if let m = loaded[key] { return m }
+        let m = try LoadedModel(path: try path(name), name: name, contextLength: context, threads: 2, exactMatmul: exact)
+        loaded[key] = m
         return m
     }
 }

@@ -48,7 +48,8 @@ final class SpeculativeGeneratorTests: XCTestCase {
         var options = greedy(30)
         options.stopStrings = [stop]
         let plain = try Generator(model: target).generate(prompt: prompt, options: options)
-        let g = try SpeculativeGenerator(target: target, draftModel: target, options: SpeculationOptions(drafter: .model, draftMax: 4))
+        let draft = try LoadedModel(path: target.file.path, contextLength: 256, threads: 2)
+        let g = try SpeculativeGenerator(target: target, draftModel: draft, options: SpeculationOptions(drafter: .model, draftMax: 4))
         let spec = try g.generate(prompt: prompt, options: options)
         XCTAssertEqual(plain.stopReason, .stopString)
         XCTAssertEqual(spec.stopReason, .stopString)
@@ -58,8 +59,11 @@ final class SpeculativeGeneratorTests: XCTestCase {
         XCTAssertEqual(again.tokens, full.tokens)
     }
 
-    func testModelDrafterWithoutADraftModelIsAClearError() throws {
+    func testModelDrafterWithoutADraftModelOrSharingTheTargetIsAClearError() throws {
         let target = try tiny()
+        XCTAssertThrowsError(try SpeculativeGenerator(target: target, draftModel: target, options: SpeculationOptions(drafter: .model))) { error in
+            XCTAssertTrue("\(error)".contains("own KV cache"), "\(error)")
+        }
         XCTAssertThrowsError(try SpeculativeGenerator(target: target, options: SpeculationOptions(drafter: .model))) { error in
             XCTAssertTrue("\(error)".contains("--draft-model"), "\(error)")
         }
