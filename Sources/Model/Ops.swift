@@ -1,16 +1,12 @@
 import Foundation
+import SpecDecKernels
 
 // Small vector operations of the forward pass. Hot loops take unsafe pointers and never allocate.
 
-/// out = x / rms(x) * weight   (out may alias x)
+/// out = x / rms(x) * weight (out may alias x), with the kernels' vectorized ``rmsNorm``.
 @inline(__always)
 func rmsNormalize(_ x: UnsafePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>, _ n: Int, _ eps: Float) {
-    var ss: Float = 0
-    for i in 0..<n { ss += x[i] * x[i] }
-    let inv = 1 / (ss / Float(n) + eps).squareRoot()
-    weight.withUnsafeBufferPointer { w in
-        for i in 0..<n { out[i] = x[i] * inv * w[i] }
-    }
+    weight.withUnsafeBufferPointer { w in rmsNorm(x, w.baseAddress!, out, count: n, eps: eps) }
 }
 
 @inline(__always)
@@ -34,34 +30,6 @@ func rmsNormalize(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: Un
 
 @inline(__always) func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: [Float], _ n: Int) {
     y.withUnsafeBufferPointer { addInPlace(x, $0.baseAddress!, n) }
-}
-
-/// Σ a[i] * b[i], 16 lanes at a time.
-@inline(__always) func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc = SIMD16<Float>()
-    var i = 0
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-    while i + 16 <= n {
-        acc += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        i += 16
-    }
-    var s = acc.sum()
-    while i < n { s += a[i] * b[i]; i += 1 }
-    return s
-}
-
-@inline(__always) func dotProduct(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-    dotProduct(UnsafePointer(a), UnsafePointer(b), n)
-}
-
-/// y += a * x
-@inline(__always) func accumulate(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    for i in 0..<n { y[i] += a * x[i] }
-}
-
-@inline(__always) func accumulate(_ a: Float, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    accumulate(a, UnsafePointer(x), y, n)
 }
 
 /// Rotates one head in place with precomputed cos/sin of its position.

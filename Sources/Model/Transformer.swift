@@ -175,7 +175,7 @@ public final class Transformer: @unchecked Sendable {
             let scores = s.scores + task * cap
             var maxScore = -Float.infinity
             for t in first...pos {
-                let sc = dotProduct(q, cache.keyPointer(layer: l, position: t) + kvOff, hd) * c.attentionScale
+                let sc = dot(q, cache.keyPointer(layer: l, position: t) + kvOff, count: hd) * c.attentionScale
                 scores[t] = sc
                 maxScore = max(maxScore, sc)
             }
@@ -189,7 +189,7 @@ public final class Transformer: @unchecked Sendable {
             out.initialize(repeating: 0, count: hd)
             let inv = 1 / sum
             for t in first...pos {
-                accumulate(scores[t] * inv, cache.valuePointer(layer: l, position: t) + kvOff, out, hd)
+                axpy(scores[t] * inv, cache.valuePointer(layer: l, position: t) + kvOff, out, count: hd)
             }
         }
         matmul.multiply(w.wo, input: s.attn, inStride: qDim, batch: n, output: s.xb, outStride: d)

@@ -137,34 +137,15 @@ public enum ByteVocabulary {
     /// Id of `<|im_end|>`.
     public static var imEnd: Int32 { Int32(256 + merges.count + 2) }
 
-    /// GPT-2's printable stand-ins for the 256 byte values.
-    public static func byteSymbols() -> [String] {
-        var bs: [Int] = Array(33...126) + Array(161...172) + Array(174...255)
-        var cs = bs
-        var n = 0
-        for b in 0..<256 where !bs.contains(b) {
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-        }
-        var table = [String](repeating: "", count: 256)
-        for (b, c) in zip(bs, cs) { table[b] = String(Character(Unicode.Scalar(UInt32(c))!)) }
-        return table
-    }
-
     /// Adds `tokenizer.ggml.*` metadata for this vocabulary.
     public static func addMetadata(to w: inout GGUFWriter) {
-        var tokens = byteSymbols()
-        var types = [Int32](repeating: 1, count: 256)
-        for (a, b) in merges { tokens.append(a + b); types.append(1) }
-        for s in specials { tokens.append(s); types.append(3) }
-        w.set("tokenizer.ggml.model", .string("gpt2"))
-        w.set("tokenizer.ggml.pre", .string("qwen2"))
-        w.set("tokenizer.ggml.tokens", .array(elementType: .string, tokens.map { .string($0) }))
-        w.set("tokenizer.ggml.token_type", .array(elementType: .int32, types.map { .int32($0) }))
-        w.set("tokenizer.ggml.merges", .array(elementType: .string, merges.map { .string("\($0.0) \($0.1)") }))
-        w.set("tokenizer.ggml.bos_token_id", .uint32(UInt32(endOfText)))
-        w.set("tokenizer.ggml.eos_token_id", .uint32(UInt32(imEnd)))
-        w.set("tokenizer.ggml.add_bos_token", .bool(false))
+        var v = TinyTokenizerVocab.byteLevel(pre: "qwen2")
+        for (a, b) in merges { v.add(a + b) }
+        for s in specials { v.add(s, type: 3) }
+        v.merges = merges.map { "\($0.0) \($0.1)" }
+        v.set("tokenizer.ggml.bos_token_id", .uint32(UInt32(endOfText)))
+        v.set("tokenizer.ggml.eos_token_id", .uint32(UInt32(imEnd)))
+        v.set("tokenizer.ggml.add_bos_token", .bool(false))
+        v.addMetadata(to: &w)
     }
 }

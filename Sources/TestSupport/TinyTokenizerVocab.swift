@@ -89,6 +89,12 @@ public struct TinyTokenizerVocab: Sendable {
     public func writer() -> GGUFWriter {
         var w = GGUFWriter()
         w.set("general.architecture", .string("tiny-tokenizer"))
+        addMetadata(to: &w)
+        return w
+    }
+
+    /// Adds the `tokenizer.ggml.*` keys (and ``extra``) to `w`, e.g. beside a tiny model's tensors.
+    public func addMetadata(to w: inout GGUFWriter) {
         w.set("tokenizer.ggml.model", .string(model))
         if let pre { w.set("tokenizer.ggml.pre", .string(pre)) }
         w.set("tokenizer.ggml.tokens", .array(elementType: .string, tokens.map { .string($0) }))
@@ -100,7 +106,6 @@ public struct TinyTokenizerVocab: Sendable {
             w.set("tokenizer.ggml.merges", .array(elementType: .string, merges.map { .string($0) }))
         }
         for (k, v) in extra { w.set(k, v) }
-        return w
     }
 
     /// Writes the vocabulary as a GGUF file at `path`.
