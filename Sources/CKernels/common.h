@@ -94,6 +94,11 @@ void sdk_rows_q5_0(SDK_ROW_ARGS);
 void sdk_rows_q5_1(SDK_ROW_ARGS);
 void sdk_rows_q8_0(SDK_ROW_ARGS);
 void sdk_rows_f32(SDK_ROW_ARGS);
+void sdk_rows_native_q4_0(SDK_ROW_ARGS);
+void sdk_rows_native_q4_1(SDK_ROW_ARGS);
+void sdk_rows_native_q5_0(SDK_ROW_ARGS);
+void sdk_rows_native_q5_1(SDK_ROW_ARGS);
+void sdk_rows_native_q8_0(SDK_ROW_ARGS);
 void sdk_rows_f16(SDK_ROW_ARGS);
 void sdk_rows_bf16(SDK_ROW_ARGS);
 

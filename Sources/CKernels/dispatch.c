@@ -135,6 +135,11 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
     case 6: fn = sdk_rows_q5_0; unit = 256; unitBytes = 176; actPerUnit = 256 + SDK_KMETA; break;
     case 7: fn = sdk_rows_q5_1; unit = 256; unitBytes = 192; actPerUnit = 256 + SDK_KMETA; break;
     case 8: fn = sdk_rows_q8_0; unit = 256; unitBytes = 272; actPerUnit = 256 + SDK_KMETA; break;
+    case 102: fn = sdk_rows_native_q4_0; unit = 256; unitBytes = 144; actPerUnit = 256 + SDK_KMETA; break;
+    case 103: fn = sdk_rows_native_q4_1; unit = 256; unitBytes = 160; actPerUnit = 256 + SDK_KMETA; break;
+    case 106: fn = sdk_rows_native_q5_0; unit = 256; unitBytes = 176; actPerUnit = 256 + SDK_KMETA; break;
+    case 107: fn = sdk_rows_native_q5_1; unit = 256; unitBytes = 192; actPerUnit = 256 + SDK_KMETA; break;
+    case 108: fn = sdk_rows_native_q8_0; unit = 256; unitBytes = 272; actPerUnit = 256 + SDK_KMETA; break;
     case 12: fn = sdk_rows_q4_K; unit = 256; unitBytes = 144; actPerUnit = 256 + SDK_KMETA; break;
     case 13: fn = sdk_rows_q5_K; unit = 256; unitBytes = 176; actPerUnit = 256 + SDK_KMETA; break;
     case 14: fn = sdk_rows_q6_K; unit = 256; unitBytes = 210; actPerUnit = 256 + SDK_KMETA; break;
@@ -199,6 +204,13 @@ float sdk_dot_f32(const float *a, const float *b, long n) {
 }
 void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+void sdk_dot_rows_f32(const float *q, const float *rows, long stride, long n, long len, float scale, float *out) {
+    for (long t = 0; t < n; t++) out[t] = sdk_dot_f32(q, rows + t * stride, len) * scale;
+}
+void sdk_weighted_rows_f32(const float *w, const float *rows, long stride, long n, long len, float *out) {
+    for (long i = 0; i < len; i++) out[i] = 0;
+    for (long t = 0; t < n; t++) sdk_axpy_f32(w[t], rows + t * stride, out, len);
 }
 
 #endif  // SDK_X86

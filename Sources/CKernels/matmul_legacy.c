@@ -82,4 +82,18 @@ SDK_LEGACY(sdk_rows_q5_0, 2, 22, SDK_MODE_LOFF)
 SDK_LEGACY(sdk_rows_q5_1, 3, 24, SDK_MODE_LMIN)
 SDK_LEGACY(sdk_rows_q8_0, 4, 34, SDK_MODE_LOFF)
 
+SDK_TARGET void sdk_unpack_legacy_ref(const uint8_t *row, long cols, long sb, int f, __m512i v[4]) {
+    static const int bsz[5] = {18, 20, 22, 24, 34};
+    sdk_wblk o;
+    switch (f) {
+    case 0: sdk_unpack_legacy(row, cols, sb, &o, 0, 18); break;
+    case 1: sdk_unpack_legacy(row, cols, sb, &o, 1, 20); break;
+    case 2: sdk_unpack_legacy(row, cols, sb, &o, 2, 22); break;
+    case 3: sdk_unpack_legacy(row, cols, sb, &o, 3, 24); break;
+    default: sdk_unpack_legacy(row, cols, sb, &o, 4, 34); break;
+    }
+    (void)bsz;
+    for (int k = 0; k < 4; k++) v[k] = o.v[k];
+}
+
 #endif  // SDK_X86

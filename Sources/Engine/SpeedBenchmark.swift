@@ -64,11 +64,11 @@ public struct SpeedBenchmark: Sendable {
             throw EngineError.invalidParameter("the benchmark needs a context of \(needed) tokens; use --context \(needed)")
         }
 
-        // Decode: a short prompt, then tokens one at a time (greedy).
+        // Decode: a short prompt, then tokens one at a time (greedy). A phase with 0 tokens is skipped.
         progress("decode: \(decodeTokens) tokens x \(repetitions)")
         let prompt = randomTokens(16)
         var decodeTimes: [Double] = []
-        for rep in 0...repetitions {
+        for rep in 0...repetitions where decodeTokens > 0 {
             tf.reset()
             var logits = try tf.forward(prompt, logits: .last)
             let t0 = DispatchTime.now()
@@ -82,7 +82,7 @@ public struct SpeedBenchmark: Sendable {
         progress("prefill: \(prefillTokens) tokens x \(repetitions)")
         let long = randomTokens(prefillTokens)
         var prefillTimes: [Double] = []
-        for rep in 0...repetitions {
+        for rep in 0...repetitions where prefillTokens > 0 {
             tf.reset()
             let t0 = DispatchTime.now()
             _ = try tf.forward(long, logits: .last)
@@ -108,8 +108,8 @@ public struct SpeedBenchmark: Sendable {
         tf.reset()
         let size = (try? FileManager.default.attributesOfItem(atPath: model.file.path)[.size] as? Int) ?? 0
         return SpeedReport(model: model.name, threads: tf.pool.threadCount,
-                           decodeTokensPerSecond: Double(decodeTokens) / median(decodeTimes),
-                           prefillTokensPerSecond: Double(prefillTokens) / median(prefillTimes),
+                           decodeTokensPerSecond: decodeTimes.isEmpty ? 0 : Double(decodeTokens) / median(decodeTimes),
+                           prefillTokensPerSecond: prefillTimes.isEmpty ? 0 : Double(prefillTokens) / median(prefillTimes),
                            batch: timings, peakRSSBytes: peakResidentBytes(), modelFileBytes: size)
     }
 }

@@ -106,6 +106,18 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawPointer(base).advanced(by: dataOffset + tensor.offset)
     }
 
+    /// Drops this process's resident pages of `tensor`'s data (`madvise(MADV_DONTNEED)` on the whole
+    /// pages inside its extent). The data stays readable: a later access faults it back in from the
+    /// page cache. Used after a tensor was repacked into memory, so that it is not resident twice.
+    public func releasePages(of tensor: GGUFTensorInfo) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let start = dataOffset + tensor.offset
+        let end = start + tensor.byteCount
+        let first = (start + page - 1) / page * page, last = end / page * page
+        if last > first { _ = madvise(base + first, last - first, MADV_DONTNEED) }
+    }
+
     /// The architecture string (`general.architecture`).
     public var architecture: String? { metadata["general.architecture"]?.string }
 

@@ -9,13 +9,17 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
+    /// The same matrix repacked into the vector kernels' layout (see ``PackedWeights``), or nil. The
+    /// AVX-512 kernels read it when present; the portable and exact paths always read `data`.
+    public let packed: UnsafeRawPointer?
 
-    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer) {
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, packed: UnsafeRawPointer? = nil) {
         precondition(rows >= 0 && cols >= 0 && cols % type.blockSize == 0, "cols must be a multiple of the block size")
         self.type = type
         self.rows = rows
         self.cols = cols
         self.data = data
+        self.packed = packed
     }
 
     /// Bytes of one stored row.
@@ -142,11 +146,14 @@ public final class MatMul: @unchecked Sendable {
         let rowBytes = w.rowBytes
         let data = w.data
         let vector = backend == .avx512
+        // Packed legacy matrices have their own kernels (type number + 100), same activations.
+        let kernelData = vector ? (w.packed ?? data) : data
+        let kernelType = Int32(type.rawValue) + (vector && w.packed != nil ? PackedWeights.kernelTypeOffset : 0)
         pool.run(tasks: rowTasks) { t in
             let r0 = t * perTask, r1 = min(rows, r0 + perTask)
             if r0 >= r1 { return }
             if vector {
-                sdk_matmul_rows(Int32(type.rawValue), data, rowBytes, r0, r1, cols, act, actStride, batch, output, outStride)
+                sdk_matmul_rows(kernelType, kernelData, rowBytes, r0, r1, cols, act, actStride, batch, output, outStride)
             } else {
                 portableRows(type, data, rowBytes: rowBytes, r0, r1, cols: cols, act, actStride: actStride,
                              batch: batch, output, outStride: outStride, unpacked: base + 256 * t)

@@ -23,7 +23,9 @@ struct LayerWeights: @unchecked Sendable {
     var postFFNNorm: [Float]?
 }
 
-/// All weights of a model.
+/// All weights of a model. Matrices point into the memory-mapped file; legacy-format matrices also
+/// carry a copy repacked for the vector kernels when `packed` is given (their file pages are then
+/// released, so the weights are resident once).
 struct ModelWeights: @unchecked Sendable {
     /// [vocab, d] token embedding.
     var tokenEmbedding: WeightMatrix
@@ -33,7 +35,7 @@ struct ModelWeights: @unchecked Sendable {
     var output: WeightMatrix
     var layers: [LayerWeights]
 
-    init(file: GGUFFile, config c: ModelConfig) throws {
+    init(file: GGUFFile, config c: ModelConfig, packed: PackedWeights? = nil, pool: ThreadPool? = nil) throws {
         let d = c.embeddingLength
         let qDim = c.headCount * c.headDim
         let kvDim = c.kvHeadCount * c.headDim
@@ -42,7 +44,11 @@ struct ModelWeights: @unchecked Sendable {
             let t = try file.tensor(name)
             guard t.shape == [cols, rows] else { throw ModelError.badTensor(name: name, expectedShape: [cols, rows], actualShape: t.shape) }
             guard t.type != .q8_K && t.type != .q8_1 else { throw ModelError.unsupportedWeightType(tensor: name, type: "\(t.type)") }
-            return WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(of: t))
+            let w = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(of: t))
+            guard let packed, PackedWeights.canPack(w.type) else { return w }
+            let p = packed.pack(w, pool: pool)
+            file.releasePages(of: t)
+            return p
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] {
             let t = try file.tensor(name)

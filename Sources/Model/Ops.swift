@@ -52,27 +52,24 @@ func applyRoPE(_ x: UnsafeMutablePointer<Float>, _ cosT: UnsafePointer<Float>, _
     }
 }
 
-/// gate = silu(gate) * up
-@inline(__always) func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
-    for i in 0..<n {
-        let g = gate[i]
-        gate[i] = g / (1 + expf(-g)) * up[i]
+/// gate = silu(gate) * up over `n` values, split over `pool` when large.
+func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int, pool: ThreadPool) {
+    elementwise(n, pool: pool) { lo, hi in siluGate(gate + lo, up + lo, count: hi - lo) }
+}
+
+/// gate = gelu_tanh(gate) * up over `n` values, split over `pool` when large.
+func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int, pool: ThreadPool) {
+    elementwise(n, pool: pool) { lo, hi in geluGate(gate + lo, up + lo, count: hi - lo) }
+}
+
+/// Runs `body` over [0, n) in 16-aligned chunks on the pool (inline when small).
+@inline(__always)
+private func elementwise(_ n: Int, pool: ThreadPool, _ body: (Int, Int) -> Void) {
+    let tasks = n >= 8192 ? pool.threadCount : 1
+    if tasks == 1 { body(0, n); return }
+    let per = ((n + tasks - 1) / tasks + 15) / 16 * 16
+    pool.run(tasks: tasks) { t in
+        let lo = t * per, hi = min(n, lo + per)
+        if lo < hi { body(lo, hi) }
     }
-}
-
-@inline(__always) func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, _ n: Int) {
-    siluGate(gate, UnsafePointer(up), n)
-}
-
-/// gate = gelu_tanh(gate) * up
-@inline(__always) func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
-    let c: Float = 0.797_884_56  // sqrt(2/pi)
-    for i in 0..<n {
-        let g = gate[i]
-        gate[i] = 0.5 * g * (1 + tanhf(c * (g + 0.044715 * g * g * g))) * up[i]
-    }
-}
-
-@inline(__always) func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>, _ n: Int) {
-    geluGate(gate, UnsafePointer(up), n)
 }

@@ -49,6 +49,8 @@ public final class Transformer: @unchecked Sendable {
     /// Threads used by the kernels.
     public let pool: ThreadPool
     let weights: ModelWeights
+    /// Owner of the repacked weight copies (nil in exact mode).
+    let packedWeights: PackedWeights?
     let matmul: MatMul
     var scratch: Scratch
 
@@ -59,11 +61,13 @@ public final class Transformer: @unchecked Sendable {
         let config = try ModelConfig(gguf: file)
         self.config = config
         self.file = file
-        weights = try ModelWeights(file: file, config: config)
         let ctx = contextLength ?? min(config.trainedContextLength, 4096)
         guard ctx > 0 else { throw ModelError.badHyperparameter("context length \(ctx)") }
-        cache = KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // Exact mode reads only the GGUF layout: no packed copies.
+        packedWeights = exactMatmul ? nil : PackedWeights()
+        weights = try ModelWeights(file: file, config: config, packed: packedWeights, pool: pool)
+        cache = KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
         matmul = MatMul(pool: pool)
         if exactMatmul { matmul.exact = true }
         scratch = Scratch(config: config, batch: 1, context: ctx)
@@ -173,24 +177,22 @@ public final class Transformer: @unchecked Sendable {
             let q = s.q + b * qDim + h * hd
             let kvOff = (h / group) * hd
             let scores = s.scores + task * cap
+            let span = pos - first + 1
+            let kvDim = cache.kvDim
+            dotRows(q, cache.keyPointer(layer: l, position: first) + kvOff, stride: kvDim, n: span, count: hd,
+                    scale: c.attentionScale, scores)
             var maxScore = -Float.infinity
-            for t in first...pos {
-                let sc = dot(q, cache.keyPointer(layer: l, position: t) + kvOff, count: hd) * c.attentionScale
-                scores[t] = sc
-                maxScore = max(maxScore, sc)
-            }
+            for t in 0..<span { maxScore = max(maxScore, scores[t]) }
             var sum: Float = 0
-            for t in first...pos {
+            for t in 0..<span {
                 let e = expf(scores[t] - maxScore)
                 scores[t] = e
                 sum += e
             }
-            let out = s.attn + b * qDim + h * hd
-            out.initialize(repeating: 0, count: hd)
             let inv = 1 / sum
-            for t in first...pos {
-                axpy(scores[t] * inv, cache.valuePointer(layer: l, position: t) + kvOff, out, count: hd)
-            }
+            for t in 0..<span { scores[t] *= inv }
+            weightedRowSum(scores, cache.valuePointer(layer: l, position: first) + kvOff, stride: kvDim, n: span,
+                           count: hd, s.attn + b * qDim + h * hd)
         }
         matmul.multiply(w.wo, input: s.attn, inStride: qDim, batch: n, output: s.xb, outStride: d)
         for b in 0..<n {
@@ -209,9 +211,9 @@ public final class Transformer: @unchecked Sendable {
         matmul.multiply(w.wGate, input: s.xb, inStride: d, batch: n, output: s.gate, outStride: f)
         matmul.multiply(w.wUp, input: s.xb, inStride: d, batch: n, output: s.up, outStride: f)
         if c.architecture == .gemma3 {
-            geluGate(s.gate, s.up, n * f)
+            geluGate(s.gate, s.up, n * f, pool: pool)
         } else {
-            siluGate(s.gate, s.up, n * f)
+            siluGate(s.gate, s.up, n * f, pool: pool)
         }
         matmul.multiply(w.wDown, input: s.gate, inStride: f, batch: n, output: s.xb, outStride: d)
         for b in 0..<n {

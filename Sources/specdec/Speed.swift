@@ -11,17 +11,36 @@ struct Speed: ParsableCommand {
     @Option(help: "Worker threads (default: the number of cores).") var threads: Int?
     @Option(help: "Repetitions per figure (after one warm-up).") var repetitions: Int = 5
     @Option(help: "Output format: text (markdown tables) or json.") var format: Generate.OutputFormat = .text
+    @Option(help: "Tokens decoded one at a time (0 skips the decode figure).") var decodeTokens: Int = 128
+    @Option(help: "Prompt tokens of the prefill figure (0 skips it).") var prefillTokens: Int = 512
+    @Option(help: "Comma-separated batch sizes of the batched-forward figures; ratios are to the first.")
+    var batchSizes: String = "1,2,4,8,16,32"
+
+    func parsedBatchSizes() throws -> [Int] {
+        let parts = batchSizes.split(separator: ",", omittingEmptySubsequences: false)
+        let sizes = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard sizes.count == parts.count, !sizes.isEmpty, sizes.allSatisfy({ $0 >= 1 && $0 <= 512 }) else {
+            throw ValidationError("--batch-sizes must be a comma-separated list of integers in 1...512, got '\(batchSizes)'")
+        }
+        return sizes
+    }
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
+        if decodeTokens < 0 || prefillTokens < 0 { throw ValidationError("token counts must not be negative") }
+        _ = try parsedBatchSizes()
     }
 
     func run() throws {
         try reportingErrors {
-            let loaded = try LoadedModel(model, contextLength: 1024, threads: threads)
+            let context = max(1024, prefillTokens, 256 + (try parsedBatchSizes().max() ?? 1))
+            let loaded = try LoadedModel(model, contextLength: context, threads: threads)
             var bench = SpeedBenchmark()
             bench.repetitions = repetitions
+            bench.decodeTokens = decodeTokens
+            bench.prefillTokens = prefillTokens
+            bench.batchSizes = try parsedBatchSizes()
             let report = try bench.run(loaded) { note($0) }
             switch format {
             case .text: emit(report.markdown)

@@ -41,7 +41,9 @@ struct TestMatrix {
         values = deq
     }
 
-    var matrix: WeightMatrix { WeightMatrix(type: type, rows: rows, cols: cols, data: bytes) }
+    /// A packed copy (``PackedWeights``) the matrix carries, if any.
+    var packed: UnsafeRawPointer? = nil
+    var matrix: WeightMatrix { WeightMatrix(type: type, rows: rows, cols: cols, data: bytes, packed: packed) }
     func free() { bytes.deallocate() }
 }
 

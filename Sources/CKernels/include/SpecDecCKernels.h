@@ -45,11 +45,22 @@ void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint8_t *meta, 
 void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, long cols,
                      const void *act, long actStride, long batch, float *out, long outStride);
 
+/// Repacks `rows` rows of a legacy-format matrix (ggml type 2, 3, 6, 7, 8) from GGUF layout at `src`
+/// into the native layout at `dst` (same size; matmul type number 100 + type). Returns 0 for other types.
+int sdk_repack_legacy(int type, const void *src, void *dst, long rows, long cols);
+
 /// Float dot product of n values (AVX-512 FMA).
 float sdk_dot_f32(const float *a, const float *b, long n);
 
 /// y += alpha * x over n values (AVX-512 FMA).
 void sdk_axpy_f32(float alpha, const float *x, float *y, long n);
+
+/// out[t] = scale * dot(q, rows + t*stride) over `len` values, for t in 0..<n (attention scores).
+void sdk_dot_rows_f32(const float *q, const float *rows, long stride, long n, long len, float scale, float *out);
+
+/// out[0..<len] = sum over t in 0..<n of w[t] * (rows + t*stride)[0..<len], accumulated in registers in
+/// the order of repeated axpy from zero (attention over the values).
+void sdk_weighted_rows_f32(const float *w, const float *rows, long stride, long n, long len, float *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,130 @@
+// Legacy 32-value block weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) repacked at load time into a layout the
+// kernels unpack with plain loads ("native" layout, same size as the GGUF data).
+//
+// A row keeps its GGUF size; each super-block of n <= 8 blocks (8 except maybe the last one of a row)
+// is stored as:
+//   Q8_0:  4 regions of 8n bytes (vector k: qword q = values 8k..8k+7 of block q, as q + 128), then n f16 d
+//   Q4_*:  2 regions of 8n bytes (region h, byte 8q+t: v[2h][8q+t] | v[2h+1][8q+t] << 4), n f16 d, [Q4_1: n f16 m]
+//   Q5_*:  the Q4 nibbles, then 4 regions of n bytes (bit t of byte q of region k: bit 4 of v[k][8q+t]),
+//          n f16 d, [Q5_1: n f16 m]
+// where v[0..3] are the unpacked vectors of matmul_legacy.c (same byte order, so the activation layout is
+// unchanged). Full super-blocks therefore unpack with 2 or 4 vector loads and a few logic ops.
+#include "quant_core.h"
+
+#if SDK_X86
+
+/// The unpack of the GGUF layout (matmul_legacy.c), used here to build the native layout.
+void sdk_unpack_legacy_ref(const uint8_t *row, long cols, long sb, int f, __m512i v[4]);
+
+/// Lane p of the accumulator holds block p / 2: spreads 8 per-block floats over 16 lanes.
+SDK_TARGET SDK_INLINE __m512 sdk_lanes8(const uint8_t *p, long n) {
+    const __m128i h = n == 8 ? _mm_loadu_si128((const __m128i *)p) : _mm_maskz_loadu_epi16((__mmask8)((1u << n) - 1), p);
+    const __m512i idx = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    return _mm512_permutexvar_ps(idx, _mm512_castps256_ps512(_mm256_cvtph_ps(h)));
+}
+
+/// 8n bytes at p as the first n qwords of a vector (the rest zero).
+SDK_TARGET SDK_INLINE __m512i sdk_loadq(const uint8_t *p, long n) {
+    return n == 8 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi64((__mmask8)((1u << n) - 1), p);
+}
+
+SDK_TARGET SDK_INLINE void sdk_unpack_native(const uint8_t *row, long cols, long sb, sdk_wblk *o, const int f,
+                                             const int bs) {
+    const long nblocks = cols / 32;
+    const uint8_t *p = row + 8 * bs * sb;
+    const long n = nblocks - 8 * sb < 8 ? nblocks - 8 * sb : 8;
+    if (f == 4) {
+        for (int k = 0; k < 4; k++) o->v[k] = sdk_loadq(p + 8 * n * k, n);
+        o->fsc = sdk_lanes8(p + 32 * n, n);
+        o->minv = _mm512_setzero_ps();
+        return;
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i a = sdk_loadq(p, n), b = sdk_loadq(p + 8 * n, n);
+    o->v[0] = _mm512_and_si512(a, m4);
+    o->v[1] = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
+    o->v[2] = _mm512_and_si512(b, m4);
+    o->v[3] = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4);
+    const uint8_t *q = p + 16 * n;
+    if (f == 2 || f == 3) {
+        const __m512i sixteen = _mm512_set1_epi8(16);
+        for (int k = 0; k < 4; k++) {
+            uint64_t bits;
+            memcpy(&bits, q + n * k, 8);  // may read up to 7 bytes past the region (buffers are padded)
+            if (n < 8) bits &= (1ULL << (8 * n)) - 1;
+            o->v[k] = _mm512_mask_add_epi8(o->v[k], _cvtu64_mask64(bits), o->v[k], sixteen);
+        }
+        q += 4 * n;
+    }
+    o->fsc = sdk_lanes8(q, n);
+    o->minv = (f == 1 || f == 3) ? sdk_lanes8(q + 2 * n, n) : _mm512_setzero_ps();
+}
+
+#define SDK_NATIVE(name, f, bs, mode)                                                                        \
+    SDK_TARGET SDK_INLINE void name##_unpack(const uint8_t *row, long cols, long sb, sdk_wblk *o) {          \
+        sdk_unpack_native(row, cols, sb, o, f, bs);                                                          \
+    }                                                                                                        \
+    SDK_DISPATCH_QUANT(name, mode, name##_unpack)
+
+SDK_NATIVE(sdk_rows_native_q4_0, 0, 18, SDK_MODE_LOFF)
+SDK_NATIVE(sdk_rows_native_q4_1, 1, 20, SDK_MODE_LMIN)
+SDK_NATIVE(sdk_rows_native_q5_0, 2, 22, SDK_MODE_LOFF)
+SDK_NATIVE(sdk_rows_native_q5_1, 3, 24, SDK_MODE_LMIN)
+SDK_NATIVE(sdk_rows_native_q8_0, 4, 34, SDK_MODE_LOFF)
+
+/// Format index and block bytes of a legacy ggml type, or -1.
+static int sdk_legacy_format(int type, int *bs) {
+    switch (type) {
+    case 2: *bs = 18; return 0;
+    case 3: *bs = 20; return 1;
+    case 6: *bs = 22; return 2;
+    case 7: *bs = 24; return 3;
+    case 8: *bs = 34; return 4;
+    default: return -1;
+    }
+}
+
+SDK_TARGET int sdk_repack_legacy(int type, const void *src, void *dst, long rows, long cols) {
+    int bs;
+    const int f = sdk_legacy_format(type, &bs);
+    if (f < 0 || cols % 32 != 0) return 0;
+    sdk_init_tables();
+    const long nblocks = cols / 32, rowBytes = nblocks * bs, nsb = (nblocks + 7) / 8;
+    for (long r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)src + r * rowBytes;
+        uint8_t *out = (uint8_t *)dst + r * rowBytes;
+        for (long sb = 0; sb < nsb; sb++) {
+            const long n = nblocks - 8 * sb < 8 ? nblocks - 8 * sb : 8;
+            const __mmask8 kq = (__mmask8)((1u << n) - 1);
+            const uint8_t *blk = row + 8 * bs * sb;
+            uint8_t *p = out + 8 * bs * sb;
+            __m512i v[4];
+            sdk_unpack_legacy_ref(row, cols, sb, f, v);
+            if (f == 4) {
+                for (int k = 0; k < 4; k++) _mm512_mask_storeu_epi64(p + 8 * n * k, kq, v[k]);
+                p += 32 * n;
+            } else {
+                const __m512i m4 = _mm512_set1_epi8(0x0F);
+                const __m512i a = _mm512_or_si512(_mm512_and_si512(v[0], m4), _mm512_slli_epi16(_mm512_and_si512(v[1], m4), 4));
+                const __m512i b = _mm512_or_si512(_mm512_and_si512(v[2], m4), _mm512_slli_epi16(_mm512_and_si512(v[3], m4), 4));
+                _mm512_mask_storeu_epi64(p, kq, a);
+                _mm512_mask_storeu_epi64(p + 8 * n, kq, b);
+                p += 16 * n;
+                if (f == 2 || f == 3) {
+                    for (int k = 0; k < 4; k++) {
+                        const uint64_t bits = _cvtmask64_u64(_mm512_test_epi8_mask(v[k], _mm512_set1_epi8(16)));
+                        memcpy(p + n * k, &bits, (size_t)n);
+                    }
+                    p += 4 * n;
+                }
+            }
+            for (long j = 0; j < n; j++) memcpy(p + 2 * j, blk + bs * j, 2);  // d
+            p += 2 * n;
+            if (f == 1 || f == 3)
+                for (long j = 0; j < n; j++) memcpy(p + 2 * j, blk + bs * j + 2, 2);  // m
+        }
+    }
+    return 1;
+}
+
+#endif  // SDK_X86

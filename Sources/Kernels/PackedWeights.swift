@@ -1,0 +1,55 @@
+import SpecDecCKernels
+
+/// Owns copies of weight matrices repacked at load time into the layout the AVX-512 kernels unpack
+/// with plain vector loads.
+///
+/// The legacy 32-value block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) interleave a 2-byte scale with
+/// every 16 or 32 bytes of values, so the GGUF layout needs byte gathers before each dot product.
+/// Repacked, each super-block of 8 blocks keeps its values in the order of the unpacked vectors and
+/// its scales together (same size as the GGUF data; described in CKernels/matmul_native.c). The
+/// arithmetic is unchanged: a packed matrix gives results bit-identical to the GGUF layout.
+/// Packing happens only when the vector kernels are available; other formats are returned as is.
+public final class PackedWeights: @unchecked Sendable {
+    /// Kernel type number offset of the packed formats (matches dispatch.c).
+    static let kernelTypeOffset: Int32 = 100
+
+    private var buffers: [UnsafeMutableRawPointer] = []
+    /// Bytes held by the packed copies.
+    public private(set) var byteCount = 0
+
+    public init() {}
+
+    deinit { for b in buffers { b.deallocate() } }
+
+    /// True when `type` has a packed layout and the vector kernels that read it can run here.
+    public static func canPack(_ type: GGMLType) -> Bool {
+        guard MatMul.vectorKernelsAvailable else { return false }
+        switch type {
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return true
+        default: return false
+        }
+    }
+
+    /// `w` with a packed copy attached (owned by this store), or `w` unchanged when its format has no
+    /// packed layout. `threads` rows-chunks are packed in parallel on `pool` when given.
+    public func pack(_ w: WeightMatrix, pool: ThreadPool? = nil) -> WeightMatrix {
+        guard PackedWeights.canPack(w.type), w.rows > 0, w.cols > 0 else { return w }
+        let rowBytes = w.rowBytes, rows = w.rows, cols = w.cols
+        // 64 bytes of slack: the Q5 kernels read the high-bit masks 8 bytes at a time.
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: rows * rowBytes + 64, alignment: 64)
+        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: rows * rowBytes + 64)
+        let type = Int32(w.type.rawValue), src = w.data
+        let tasks = max(1, min(rows, (pool?.threadCount ?? 1) * 4))
+        let perTask = (rows + tasks - 1) / tasks
+        let body: (Int) -> Void = { t in
+            let r0 = t * perTask, r1 = min(rows, r0 + perTask)
+            if r0 < r1 {
+                _ = sdk_repack_legacy(type, src + r0 * rowBytes, buffer + r0 * rowBytes, r1 - r0, cols)
+            }
+        }
+        if let pool { pool.run(tasks: tasks, body) } else { for t in 0..<tasks { body(t) } }
+        buffers.append(buffer)
+        byteCount += rows * rowBytes
+        return WeightMatrix(type: w.type, rows: rows, cols: cols, data: w.data, packed: UnsafeRawPointer(buffer))
+    }
+}

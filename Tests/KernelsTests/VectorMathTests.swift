@@ -1,0 +1,77 @@
+import XCTest
+import Foundation
+@testable import SpecDecKernels
+
+final class VectorMathTests: XCTestCase {
+    func testVectorExpMatchesLibmAcrossTheFloatRange() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            var v = SIMD16<Float>()
+            for j in 0..<16 { v[j] = x + Float(j) * 0.0137 }
+            let e = vectorExp(v)
+            for j in 0..<16 {
+                let ref = expf(v[j])
+                worst = max(worst, abs(e[j] - ref) / ref)
+            }
+            x += 0.25
+        }
+        XCTAssertLessThan(worst, 4e-7)
+        let sat = vectorExp(SIMD16(repeating: -1000))
+        XCTAssertTrue(sat[0] >= 0 && sat[0] < 1e-37)
+        XCTAssertTrue(vectorExp(SIMD16(repeating: 1000))[3].isFinite)
+    }
+
+    func testGatesMatchTheirScalarDefinitions() {
+        for n in [1, 15, 16, 17, 100] {
+            let g0 = (0..<n).map { Float($0) * 0.37 - 12 + (n % 2 == 0 ? 0.11 : 0) }
+            let up = (0..<n).map { Float($0 % 7) - 3.5 }
+            var silu = g0, gelu = g0
+            silu.withUnsafeMutableBufferPointer { siluGate($0.baseAddress!, up, count: n) }
+            gelu.withUnsafeMutableBufferPointer { geluGate($0.baseAddress!, up, count: n) }
+            for i in 0..<n {
+                let g = g0[i]
+                let refSilu = g / (1 + expf(-g)) * up[i]
+                let refGelu = 0.5 * g * (1 + tanhf(0.797_884_56 * (g + 0.044715 * g * g * g))) * up[i]
+                XCTAssertEqual(silu[i], refSilu, accuracy: 1e-6 * max(1, abs(refSilu)), "silu n \(n) i \(i)")
+                XCTAssertEqual(gelu[i], refGelu, accuracy: 1e-6 * max(1, abs(refGelu)), "gelu n \(n) i \(i)")
+            }
+        }
+    }
+
+    func testGatesSaturateWithoutNaN() {
+        var g: [Float] = [-1e4, -100, 100, 1e4, 0, -0.0]
+        let up = [Float](repeating: 1, count: g.count)
+        var h = g
+        g.withUnsafeMutableBufferPointer { siluGate($0.baseAddress!, up, count: 6) }
+        h.withUnsafeMutableBufferPointer { geluGate($0.baseAddress!, up, count: 6) }
+        XCTAssertEqual(g.map { $0.isNaN }, [false, false, false, false, false, false])
+        XCTAssertEqual(h.map { $0.isNaN }, [false, false, false, false, false, false])
+        XCTAssertEqual(g[3], 1e4)
+        XCTAssertEqual(h[2], 100)
+        XCTAssertEqual(h[0], 0, accuracy: 1e-30)
+    }
+}
+
+final class AttentionOpsTests: XCTestCase {
+    func testDotRowsAndWeightedRowSumMatchRepeatedDotAndAxpy() {
+        for len in [16, 64, 100, 128, 256, 300] {
+            let stride = len + 5, n = 37
+            let rows = (0..<(n * stride)).map { Float(($0 * 7919) % 201) / 100 - 1 }
+            let q = (0..<len).map { Float(($0 * 31) % 17) / 8 - 1 }
+            let w = (0..<n).map { Float($0 + 1) / Float(n * n) }
+            var scores = [Float](repeating: .nan, count: n)
+            var out = [Float](repeating: .nan, count: len)
+            rows.withUnsafeBufferPointer { r in
+                dotRows(q, r.baseAddress!, stride: stride, n: n, count: len, scale: 0.125, &scores)
+                weightedRowSum(w, r.baseAddress!, stride: stride, n: n, count: len, &out)
+                var ref = [Float](repeating: 0, count: len)
+                for t in 0..<n {
+                    XCTAssertEqual(scores[t], dot(q, r.baseAddress! + t * stride, count: len) * 0.125, "len \(len) t \(t)")
+                    axpy(w[t], r.baseAddress! + t * stride, &ref, count: len)
+                }
+                XCTAssertEqual(out, ref, "len \(len): same sums as repeated axpy")
+            }
+        }
+    }
+}
