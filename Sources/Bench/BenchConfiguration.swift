@@ -11,10 +11,11 @@ public struct BenchConfiguration: Sendable, Equatable, Codable {
     public var dataset: String
     /// Method labels in run order (`ar` first).
     public var methods: [String]
-    /// The `--categories`, `--limit` and `--per-category` selection.
+    /// The `--categories`, `--limit`, `--per-category` and `--per-family` selection.
     public var categories: [String]?
     public var limit: Int?
     public var perCategory: Int?
+    public var perFamily: Int?
     /// Prompts selected.
     public var prompts: Int
     public var maxTokens: Int
@@ -31,7 +32,7 @@ public struct BenchConfiguration: Sendable, Equatable, Codable {
     public var started: String
 
     public init(model: String, modelPath: String, draftModel: String?, dataset: String, methods: [String],
-                categories: [String]?, limit: Int?, perCategory: Int?, prompts: Int, maxTokens: Int,
+                categories: [String]?, limit: Int?, perCategory: Int?, perFamily: Int? = nil, prompts: Int, maxTokens: Int,
                 temperature: Float, seed: UInt64, threads: Int, context: Int, warmUpTokens: Int,
                 cpus: Int = ProcessInfo.processInfo.activeProcessorCount,
                 started: String = ISO8601DateFormatter().string(from: Date())) {
@@ -43,6 +44,7 @@ public struct BenchConfiguration: Sendable, Equatable, Codable {
         self.categories = categories
         self.limit = limit
         self.perCategory = perCategory
+        self.perFamily = perFamily
         self.prompts = prompts
         self.maxTokens = maxTokens
         self.temperature = temperature
@@ -77,7 +79,7 @@ public struct BenchConfiguration: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case model, modelPath = "model_path", draftModel = "draft_model", dataset, methods, categories, limit
-        case perCategory = "per_category", prompts, maxTokens = "max_tokens", temperature, seed, threads, context
+        case perCategory = "per_category", perFamily = "per_family", prompts, maxTokens = "max_tokens", temperature, seed, threads, context
         case warmUpTokens = "warm_up_tokens", cpus, started
     }
 

@@ -183,9 +183,12 @@ public struct BenchDataset: Sendable {
     }
 
     /// The prompts to run: those in `categories` (each a dataset category or a family's raw value
-    /// such as `multi_turn_conversation`; nil for all), at most `perCategory` of each category,
-    /// then the first `limit` of them, in file order.
-    public func select(categories: [String]? = nil, limit: Int? = nil, perCategory: Int? = nil) throws -> [BenchPrompt] {
+    /// such as `multi_turn_conversation`; nil for all), at most `perCategory` of each category, at
+    /// most `perFamily` of each report group (a Spec-Bench task family, taken round-robin over its
+    /// categories so that MT-bench's eight are all represented), then the first `limit` of them, in
+    /// file order.
+    public func select(categories: [String]? = nil, limit: Int? = nil, perCategory: Int? = nil,
+                       perFamily: Int? = nil) throws -> [BenchPrompt] {
         var chosen = prompts
         if let categories {
             let present = Set(self.categories)
@@ -209,6 +212,32 @@ public struct BenchDataset: Sendable {
                 count[p.category, default: 0] += 1
                 return count[p.category, default: 0] <= perCategory
             }
+        }
+        if let perFamily {
+            // Per group: queues per category in order of appearance, drained round-robin.
+            var queues: [String: [[BenchPrompt]]] = [:]
+            var categoryIndex: [String: Int] = [:]
+            for p in chosen {
+                let group = SpecBenchFamily.groupKey(forCategory: p.category)
+                if let i = categoryIndex[p.category] {
+                    queues[group]![i].append(p)
+                } else {
+                    categoryIndex[p.category] = queues[group, default: []].count
+                    queues[group, default: []].append([p])
+                }
+            }
+            var keep = Set<QuestionID>()
+            for (_, lists) in queues {
+                var taken = 0, depth = 0
+                while taken < perFamily && lists.contains(where: { $0.count > depth }) {
+                    for list in lists where list.count > depth && taken < perFamily {
+                        keep.insert(list[depth].id)
+                        taken += 1
+                    }
+                    depth += 1
+                }
+            }
+            chosen = chosen.filter { keep.contains($0.id) }
         }
         if let limit { chosen = Array(chosen.prefix(max(0, limit))) }
         return chosen

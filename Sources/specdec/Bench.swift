@@ -27,8 +27,11 @@ struct Bench: ParsableCommand {
     var dataset: String?
     @Option(help: "Comma-separated categories or task families to run (e.g. qa,translation,multi_turn_conversation).")
     var categories: String?
-    @Option(help: "Run at most this many prompts (after --categories and --per-category).") var limit: Int?
+    @Option(help: "Run at most this many prompts (after --categories, --per-category and --per-family).") var limit: Int?
     @Option(name: .customLong("per-category"), help: "Run at most this many prompts of each category.") var perCategory: Int?
+    @Option(name: .customLong("per-family"),
+            help: "Run at most this many prompts of each Spec-Bench task family (MT-bench's categories round-robin).")
+    var perFamily: Int?
     @Option(name: .customLong("max-tokens"), help: "Maximum tokens generated per turn.") var maxTokens: Int = 128
     @Option(help: "Sampling temperature (0 = greedy; exact match against ar is only checked when greedy).")
     var temperature: Float = 0
@@ -50,6 +53,7 @@ struct Bench: ParsableCommand {
         if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be >= 0") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let perCategory, perCategory < 1 { throw ValidationError("--per-category must be at least 1") }
+        if let perFamily, perFamily < 1 { throw ValidationError("--per-family must be at least 1") }
         if let list = categoryList, list.isEmpty { throw ValidationError("--categories is empty") }
     }
 
@@ -57,7 +61,8 @@ struct Bench: ParsableCommand {
         try reportingErrors {
             let methodList = try MethodSpec.parseList(methods)
             let datasetPath = try dataset ?? BenchDataset.locateDefault()
-            let prompts = try BenchDataset(path: datasetPath).select(categories: categoryList, limit: limit, perCategory: perCategory)
+            let prompts = try BenchDataset(path: datasetPath).select(categories: categoryList, limit: limit, perCategory: perCategory,
+                                                                   perFamily: perFamily)
             guard !prompts.isEmpty else { throw BenchError.invalidOption("no prompts selected from \(datasetPath)") }
 
             let target = try modelOptions.load()
@@ -72,7 +77,7 @@ struct Bench: ParsableCommand {
             var config = BenchConfiguration(
                 model: target.name, modelPath: target.file.path, draftModel: draft?.name, dataset: datasetPath,
                 methods: runner.methods.map(\.label), categories: categoryList, limit: limit, perCategory: perCategory,
-                prompts: prompts.count, maxTokens: maxTokens, temperature: temperature, seed: seed,
+                perFamily: perFamily, prompts: prompts.count, maxTokens: maxTokens, temperature: temperature, seed: seed,
                 threads: target.transformer.pool.threadCount, context: target.transformer.contextLength,
                 warmUpTokens: runOptions.warmUpTokens)
             let dir = URL(fileURLWithPath: out)

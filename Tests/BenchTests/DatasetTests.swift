@@ -112,6 +112,26 @@ final class DatasetTests: XCTestCase {
         }
     }
 
+    func testPerFamilyTakesCategoriesOfAFamilyRoundRobinInFileOrder() throws {
+        var rows: [String] = []
+        for (i, c) in ["writing", "writing", "writing", "roleplay", "qa", "qa", "qa", "math", "custom", "custom"].enumerated() {
+            rows.append(#"{"question_id": \#(i), "category": "\#(c)", "turns": ["t"]}"#)
+        }
+        let d = try BenchDataset(jsonl: rows.joined(separator: "\n"))
+        // MT-bench family: writing 0, roleplay 3, math 7 first, then writing 1; qa: 4, 5; custom: 8, 9.
+        XCTAssertEqual(try d.select(perFamily: 4).map(\.id), [0, 1, 3, 4, 5, 6, 7, 8, 9].map(QuestionID.int))
+        XCTAssertEqual(try d.select(perFamily: 2).map(\.id), [0, 3, 4, 5, 8, 9].map(QuestionID.int))
+        XCTAssertEqual(try d.select(categories: ["qa"], perFamily: 1).map(\.id), [.int(4)])
+        // With the real file: 10 per family gives 60 prompts, all eight MT-bench categories present.
+        let real = try BenchDataset(path: Self.repositoryRoot.appendingPathComponent(BenchDataset.defaultRelativePath).path)
+        let chosen = try real.select(perFamily: 10)
+        XCTAssertEqual(chosen.count, 60)
+        for family in SpecBenchFamily.allCases {
+            XCTAssertEqual(chosen.filter { SpecBenchFamily.of(category: $0.category) == family }.count, 10, "\(family)")
+        }
+        XCTAssertEqual(Set(chosen.map(\.category)).count, 13)
+    }
+
     func testTheDefaultDatasetIsFoundInTheCurrentDirectoryOrAboveTheExecutable() throws {
         let root = Self.repositoryRoot.path
         let expected = Self.repositoryRoot.appendingPathComponent(BenchDataset.defaultRelativePath).path
