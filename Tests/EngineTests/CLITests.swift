@@ -43,6 +43,35 @@ final class CLITests: XCTestCase {
         return try TinyModel.write(spec)
     }
 
+    func testSpeedJSONHasTheDocumentedFieldsAndPhasesCanBeChosen() throws {
+        let path = try tinyPath()
+        let r = try run(["speed", "--model", path, "--threads", "2", "--repetitions", "1", "--decode-tokens", "4",
+                         "--prefill-tokens", "8", "--batch-sizes", "1,3", "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(obj["threads"] as? Int, 2)
+        XCTAssertNotNil(obj["model"] as? String)
+        XCTAssertGreaterThan(obj["decode_tokens_per_second"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(obj["prefill_tokens_per_second"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(obj["peak_rss_bytes"] as? Int ?? 0, 0)
+        let batch = try XCTUnwrap(obj["batch"] as? [[String: Any]])
+        XCTAssertEqual(batch.map { $0["size"] as? Int }, [1, 3])
+        XCTAssertEqual(batch.first?["ratio"] as? Double, 1.0)
+        XCTAssertGreaterThan(batch.last?["seconds"] as? Double ?? 0, 0)
+
+        let skipped = try run(["speed", "--model", path, "--repetitions", "1", "--decode-tokens", "0", "--prefill-tokens", "0",
+                               "--batch-sizes", "2", "--format", "json"])
+        XCTAssertEqual(skipped.status, 0, skipped.stderr)
+        let s = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(skipped.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(s["decode_tokens_per_second"] as? Double, 0)
+
+        for bad in ["0", "1,,2", "x", "1,1000"] {
+            let e = try run(["speed", "--model", path, "--batch-sizes", bad])
+            XCTAssertNotEqual(e.status, 0, bad)
+            XCTAssertTrue(e.stderr.contains("--batch-sizes"), e.stderr)
+        }
+    }
+
     func testGenerateJSONHasTheDocumentedFields() throws {
         let path = try tinyPath()
         let r = try run(["generate", "--model", path, "--prompt", "the cat", "--max-tokens", "5", "--format", "json", "--threads", "2"])
