@@ -143,7 +143,7 @@ public final class Generator: @unchecked Sendable {
             if hitStop { reason = .stopString; break }
             if generated.count == options.maxTokens { break }
             guard tf.position < tf.contextLength else { reason = .contextFull; break }
-            logits = try tf.forward([token], logits: .last)
+            logits = try tf.forward(token: token, logits: .last)
             cachedTokens.append(token)
         }
         if reason != .stopString && reason != .cancelled {

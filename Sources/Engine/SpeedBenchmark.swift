@@ -74,7 +74,7 @@ public struct SpeedBenchmark: Sendable {
             let t0 = DispatchTime.now()
             for _ in 0..<decodeTokens {
                 let next = Sampler.argmax(logits[0])
-                logits = try tf.forward([next], logits: .last)
+                logits = try tf.forward(token: next, logits: .last)
             }
             if rep > 0 { decodeTimes.append(seconds(since: t0)) }  // rep 0 warms up
         }

@@ -95,6 +95,20 @@ public final class Transformer: @unchecked Sendable {
     /// Attention is causal within the batch. Throws before changing any state when the tokens do not
     /// fit the context or are outside the vocabulary.
     public func forward(_ tokens: [Int32], logits selection: LogitsSelection = .all) throws -> Logits {
+        try tokens.withUnsafeBufferPointer { try forward(tokens: $0, logits: selection) }
+    }
+
+    /// One new token (the decode step): like `forward([token])` without building an array, so that
+    /// a decode loop allocates nothing on the heap per token.
+    public func forward(token: Int32, logits selection: LogitsSelection = .last) throws -> Logits {
+        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1) { buffer in
+            buffer[0] = token
+            return try forward(tokens: UnsafeBufferPointer(buffer), logits: selection)
+        }
+    }
+
+    /// `forward` over tokens in a buffer (valid for the duration of the call).
+    public func forward(tokens: UnsafeBufferPointer<Int32>, logits selection: LogitsSelection = .all) throws -> Logits {
         guard !tokens.isEmpty else { throw ModelError.emptyInput }
         let start = cache.count
         guard start + tokens.count <= cache.capacity else {

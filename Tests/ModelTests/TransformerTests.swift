@@ -64,6 +64,22 @@ final class TransformerTests: XCTestCase {
         XCTAssertLessThan(maxDiff(last.row(0), all), 1e-5)
     }
 
+    func testSingleTokenForwardEqualsTheArrayForm() throws {
+        for arch in ["llama", "qwen2", "gemma3"] {
+            let a = try tiny(arch), b = try tiny(arch)
+            _ = try a.forward([1, 2, 3], logits: .last)
+            _ = try b.forward([1, 2, 3], logits: .last)
+            for t: Int32 in [7, 4, 9] {
+                let x = try a.forward([t], logits: .last).row(0)
+                let y = try b.forward(token: t).row(0)
+                XCTAssertEqual(x.map(\.bitPattern), y.map(\.bitPattern), arch)
+            }
+            XCTAssertEqual(a.position, b.position)
+            XCTAssertThrowsError(try b.forward(token: -1))
+            XCTAssertEqual(b.position, 6, "a rejected token leaves the cache alone")
+        }
+    }
+
     func testQuantizedWeightsRunAndStayCloseToFloatWeights() throws {
         let tokens: [Int32] = [3, 1, 4, 1, 5]
         let ref = try tiny("llama") { $0.weightType = .f32 }

@@ -109,7 +109,7 @@ public final class DraftModelDrafter: Drafter {
             tokens.append(token)
             distributions.append(q)
             if i == k - 1 { break }
-            logits = try model.forward([token], logits: .last)
+            logits = try model.forward(token: token, logits: .last)
             cachedTokens.append(token)
             evaluatedTokens += 1
         }
