@@ -110,11 +110,16 @@ public final class GGUFFile: @unchecked Sendable {
     /// pages inside its extent). The data stays readable: a later access faults it back in from the
     /// page cache. Used after a tensor was repacked into memory, so that it is not resident twice.
     public func releasePages(of tensor: GGUFTensorInfo) {
+        releasePages(at: data(of: tensor), byteCount: tensor.byteCount)
+    }
+
+    /// The same for `byteCount` bytes at `start`, which must lie inside this file's mapping (whole
+    /// pages inside the range only; a range outside the mapping is ignored).
+    public func releasePages(at start: UnsafeRawPointer, byteCount: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard page > 0 else { return }
-        let start = dataOffset + tensor.offset
-        let end = start + tensor.byteCount
-        let first = (start + page - 1) / page * page, last = end / page * page
+        let begin = start - UnsafeRawPointer(base)
+        guard page > 0, byteCount > 0, begin >= 0, begin + byteCount <= fileSize else { return }
+        let first = (begin + page - 1) / page * page, last = (begin + byteCount) / page * page
         if last > first { _ = madvise(base + first, last - first, MADV_DONTNEED) }
     }
 

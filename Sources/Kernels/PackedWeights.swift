@@ -31,20 +31,29 @@ public final class PackedWeights: @unchecked Sendable {
     }
 
     /// `w` with a packed copy attached (owned by this store), or `w` unchanged when its format has no
-    /// packed layout. `threads` rows-chunks are packed in parallel on `pool` when given.
-    public func pack(_ w: WeightMatrix, pool: ThreadPool? = nil) -> WeightMatrix {
+    /// packed layout. Row ranges are packed in parallel on `pool` when given. `release`, when given,
+    /// is called with each source range (about 1 MiB) once it has been packed, so that the caller can
+    /// drop those pages while the rest is still being read: the source and its copy are then never
+    /// both resident in full.
+    public func pack(_ w: WeightMatrix, pool: ThreadPool? = nil,
+                     release: ((UnsafeRawPointer, Int) -> Void)? = nil) -> WeightMatrix {
         guard PackedWeights.canPack(w.type), w.rows > 0, w.cols > 0 else { return w }
         let rowBytes = w.rowBytes, rows = w.rows, cols = w.cols
         // 64 bytes of slack: the Q5 kernels read the high-bit masks 8 bytes at a time.
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: rows * rowBytes + 64, alignment: 64)
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: rows * rowBytes + 64)
         let type = Int32(w.type.rawValue), src = w.data
-        let tasks = max(1, min(rows, (pool?.threadCount ?? 1) * 4))
+        let chunkRows = max(1, (1 << 20) / rowBytes)
+        let tasks = max(1, min((rows + chunkRows - 1) / chunkRows, (pool?.threadCount ?? 1) * 4))
         let perTask = (rows + tasks - 1) / tasks
         let body: (Int) -> Void = { t in
-            let r0 = t * perTask, r1 = min(rows, r0 + perTask)
-            if r0 < r1 {
+            var r0 = t * perTask
+            let end = min(rows, r0 + perTask)
+            while r0 < end {
+                let r1 = min(end, r0 + chunkRows)
                 _ = sdk_repack_legacy(type, src + r0 * rowBytes, buffer + r0 * rowBytes, r1 - r0, cols)
+                release?(src + r0 * rowBytes, (r1 - r0) * rowBytes)
+                r0 = r1
             }
         }
         if let pool { pool.run(tasks: tasks, body) } else { for t in 0..<tasks { body(t) } }

@@ -1,4 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Keys and values of every layer for the tokens evaluated so far.
+///
+/// The storage is zeroed memory from `calloc`, which the system maps lazily: only the positions a
+/// generation reaches become resident, so a 4,096-token cache costs memory as it fills.
 ///
 /// Slots are indexed by position, so rolling back rejected draft tokens is
 /// ``truncate(to:)``: set the length back; later writes overwrite the stale slots.
@@ -16,22 +23,30 @@ public final class KVCache: @unchecked Sendable {
     /// Number of valid positions.
     public internal(set) var count: Int = 0
 
-    /// Allocates a cache for `capacity` positions.
-    public init(layerCount: Int, capacity: Int, kvDim: Int) {
+    /// Allocates a cache for `capacity` positions; throws ``ModelError/outOfMemory(bytes:)`` when the
+    /// memory cannot be had (a context far larger than the machine allows).
+    public init(layerCount: Int, capacity: Int, kvDim: Int) throws {
         precondition(layerCount > 0 && capacity > 0 && kvDim > 0)
         self.layerCount = layerCount
         self.capacity = capacity
         self.kvDim = kvDim
-        let n = layerCount * capacity * kvDim
-        keys = .allocate(capacity: n)
-        values = .allocate(capacity: n)
-        keys.initialize(repeating: 0, count: n)
-        values.initialize(repeating: 0, count: n)
+        let (perLayer, o1) = capacity.multipliedReportingOverflow(by: kvDim)
+        let (n, o2) = layerCount.multipliedReportingOverflow(by: perLayer)
+        let overflow = o1 || o2
+        guard !overflow, let k = calloc(n, MemoryLayout<Float>.size) else {
+            throw ModelError.outOfMemory(bytes: overflow ? Int.max : 2 * n * MemoryLayout<Float>.size)
+        }
+        guard let v = calloc(n, MemoryLayout<Float>.size) else {
+            free(k)
+            throw ModelError.outOfMemory(bytes: 2 * n * MemoryLayout<Float>.size)
+        }
+        keys = k.assumingMemoryBound(to: Float.self)
+        values = v.assumingMemoryBound(to: Float.self)
     }
 
     deinit {
-        keys.deallocate()
-        values.deallocate()
+        free(keys)
+        free(values)
     }
 
     /// Drops every position at or after `length` (no-op when `length >= count`).

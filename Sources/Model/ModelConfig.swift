@@ -30,6 +30,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case tokenOutOfRange(token: Int32, vocabularySize: Int)
     case badPosition(Int)
     case unsupportedWeightType(tensor: String, type: String)
+    case outOfMemory(bytes: Int)
 
     public var description: String {
         switch self {
@@ -44,6 +45,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .tokenOutOfRange(let t, let v): return "token id \(t) is outside the vocabulary (size \(v))"
         case .badPosition(let p): return "position \(p) is past the end of the cache"
         case .unsupportedWeightType(let t, let type): return "tensor '\(t)' has type \(type), which SpecDec does not support for weights"
+        case .outOfMemory(let b): return "cannot allocate \(b) bytes for the KV cache (use a smaller --context)"
         }
     }
 }

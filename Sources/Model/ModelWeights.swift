@@ -46,7 +46,9 @@ struct ModelWeights: @unchecked Sendable {
             guard t.type != .q8_K && t.type != .q8_1 else { throw ModelError.unsupportedWeightType(tensor: name, type: "\(t.type)") }
             let w = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(of: t))
             guard let packed, PackedWeights.canPack(w.type) else { return w }
-            let p = packed.pack(w, pool: pool)
+            // Pages are released chunk by chunk as they are packed, then the whole extent (pages
+            // straddling two chunks).
+            let p = packed.pack(w, pool: pool) { file.releasePages(at: $0, byteCount: $1) }
             file.releasePages(of: t)
             return p
         }

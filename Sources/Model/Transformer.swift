@@ -67,7 +67,7 @@ public final class Transformer: @unchecked Sendable {
         // Exact mode reads only the GGUF layout: no packed copies.
         packedWeights = exactMatmul ? nil : PackedWeights()
         weights = try ModelWeights(file: file, config: config, packed: packedWeights, pool: pool)
-        cache = KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
+        cache = try KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
         matmul = MatMul(pool: pool)
         if exactMatmul { matmul.exact = true }
         scratch = Scratch(config: config, batch: 1, context: ctx)

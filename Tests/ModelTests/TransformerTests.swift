@@ -105,6 +105,16 @@ final class TransformerTests: XCTestCase {
         XCTAssertEqual(m.position, 3)
     }
 
+    func testAnImpossibleContextIsAnErrorNotACrash() throws {
+        var spec = TinyModel.Spec(architecture: "llama")
+        spec.weightScale = 1
+        let path = try TinyModel.write(spec)
+        XCTAssertThrowsError(try Transformer(path: path, contextLength: Int.max / 4, threads: 1)) { e in
+            guard case .outOfMemory? = e as? ModelError else { return XCTFail("\(e)") }
+            XCTAssertTrue("\(e)".contains("--context"))
+        }
+    }
+
     func testTokenOutsideTheVocabularyThrows() throws {
         let m = try tiny("gemma3")
         XCTAssertThrowsError(try m.forward([1, Int32(ByteVocabulary.size)], logits: .last)) { error in
