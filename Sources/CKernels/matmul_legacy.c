@@ -70,20 +70,10 @@ SDK_TARGET SDK_INLINE void sdk_unpack_legacy(const uint8_t *row, long cols, long
     if (f == 1 || f == 3) o->minv = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->mA, w1, w2, L->mB));
 }
 
-#define SDK_LEGACY(name, f, bs, mode)                                                                        \
-    SDK_TARGET SDK_INLINE void name##_unpack(const uint8_t *row, long cols, long sb, sdk_wblk *o) {          \
-        sdk_unpack_legacy(row, cols, sb, o, f, bs);                                                          \
-    }                                                                                                        \
-    SDK_DISPATCH_QUANT(name, mode, name##_unpack)
+SDK_LEGACY_FORMATS(sdk_rows_, sdk_unpack_legacy)
 
-SDK_LEGACY(sdk_rows_q4_0, 0, 18, SDK_MODE_LOFF)
-SDK_LEGACY(sdk_rows_q4_1, 1, 20, SDK_MODE_LMIN)
-SDK_LEGACY(sdk_rows_q5_0, 2, 22, SDK_MODE_LOFF)
-SDK_LEGACY(sdk_rows_q5_1, 3, 24, SDK_MODE_LMIN)
-SDK_LEGACY(sdk_rows_q8_0, 4, 34, SDK_MODE_LOFF)
-
+/// The unpacked vectors of super-block `sb` of a GGUF-layout row (format index f), for the repacker.
 SDK_TARGET void sdk_unpack_legacy_ref(const uint8_t *row, long cols, long sb, int f, __m512i v[4]) {
-    static const int bsz[5] = {18, 20, 22, 24, 34};
     sdk_wblk o;
     switch (f) {
     case 0: sdk_unpack_legacy(row, cols, sb, &o, 0, 18); break;
@@ -92,7 +82,6 @@ SDK_TARGET void sdk_unpack_legacy_ref(const uint8_t *row, long cols, long sb, in
     case 3: sdk_unpack_legacy(row, cols, sb, &o, 3, 24); break;
     default: sdk_unpack_legacy(row, cols, sb, &o, 4, 34); break;
     }
-    (void)bsz;
     for (int k = 0; k < 4; k++) v[k] = o.v[k];
 }
 

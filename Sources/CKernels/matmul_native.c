@@ -60,17 +60,7 @@ SDK_TARGET SDK_INLINE void sdk_unpack_native(const uint8_t *row, long cols, long
     o->minv = (f == 1 || f == 3) ? sdk_lanes8(q + 2 * n, n) : _mm512_setzero_ps();
 }
 
-#define SDK_NATIVE(name, f, bs, mode)                                                                        \
-    SDK_TARGET SDK_INLINE void name##_unpack(const uint8_t *row, long cols, long sb, sdk_wblk *o) {          \
-        sdk_unpack_native(row, cols, sb, o, f, bs);                                                          \
-    }                                                                                                        \
-    SDK_DISPATCH_QUANT(name, mode, name##_unpack)
-
-SDK_NATIVE(sdk_rows_native_q4_0, 0, 18, SDK_MODE_LOFF)
-SDK_NATIVE(sdk_rows_native_q4_1, 1, 20, SDK_MODE_LMIN)
-SDK_NATIVE(sdk_rows_native_q5_0, 2, 22, SDK_MODE_LOFF)
-SDK_NATIVE(sdk_rows_native_q5_1, 3, 24, SDK_MODE_LMIN)
-SDK_NATIVE(sdk_rows_native_q8_0, 4, 34, SDK_MODE_LOFF)
+SDK_LEGACY_FORMATS(sdk_rows_native_, sdk_unpack_native)
 
 /// Format index and block bytes of a legacy ggml type, or -1.
 static int sdk_legacy_format(int type, int *bs) {

@@ -68,6 +68,21 @@ SDK_TARGET SDK_INLINE void sdk_quant_impl(const uint8_t *w, long cols, const uin
     }                                                                                                        \
     SDK_DISPATCH_NB(name, name##_impl)
 
+/// Defines the five legacy-format row functions prefix##q4_0 ... prefix##q8_0 from an unpack function
+/// `unpack(row, cols, superblock, sdk_wblk *, format index, block bytes)` (GGUF or native layout).
+#define SDK_LEGACY_ONE(name, UNPACK, f, bs, mode)                                                            \
+    SDK_TARGET SDK_INLINE void name##_unpack(const uint8_t *row, long cols, long sb, sdk_wblk *o) {          \
+        UNPACK(row, cols, sb, o, f, bs);                                                                     \
+    }                                                                                                        \
+    SDK_DISPATCH_QUANT(name, mode, name##_unpack)
+
+#define SDK_LEGACY_FORMATS(prefix, UNPACK)                                                                   \
+    SDK_LEGACY_ONE(prefix##q4_0, UNPACK, 0, 18, SDK_MODE_LOFF)                                               \
+    SDK_LEGACY_ONE(prefix##q4_1, UNPACK, 1, 20, SDK_MODE_LMIN)                                               \
+    SDK_LEGACY_ONE(prefix##q5_0, UNPACK, 2, 22, SDK_MODE_LOFF)                                               \
+    SDK_LEGACY_ONE(prefix##q5_1, UNPACK, 3, 24, SDK_MODE_LMIN)                                               \
+    SDK_LEGACY_ONE(prefix##q8_0, UNPACK, 4, 34, SDK_MODE_LOFF)
+
 #endif  // SDK_X86
 
 #endif
