@@ -92,17 +92,21 @@ public struct SpeedBenchmark: Sendable {
         progress("batched forward at context \(batchContext): B = \(batchSizes.map(String.init).joined(separator: ", "))")
         tf.reset()
         _ = try tf.forward(randomTokens(batchContext), logits: .last)
-        var timings: [SpeedReport.BatchTiming] = []
-        for b in batchSizes {
-            let tokens = randomTokens(b)
-            var times: [Double] = []
-            for rep in 0...repetitions {
+        // Repetitions are interleaved across batch sizes (B1 B2 ... B1 B2 ...), so that drift in the
+        // machine's speed hits every size alike and the ratios stay meaningful; round 0 warms up.
+        let batches = batchSizes.map { randomTokens($0) }
+        var times = [[Double]](repeating: [], count: batches.count)
+        for rep in 0...repetitions {
+            for (i, tokens) in batches.enumerated() {
                 tf.truncate(to: batchContext)
                 let t0 = DispatchTime.now()
                 _ = try tf.forward(tokens, logits: .all)
-                if rep > 0 { times.append(seconds(since: t0)) }
+                if rep > 0 { times[i].append(seconds(since: t0)) }
             }
-            let m = median(times)
+        }
+        var timings: [SpeedReport.BatchTiming] = []
+        for (i, b) in batchSizes.enumerated() {
+            let m = median(times[i])
             timings.append(.init(size: b, seconds: m, ratio: m / (timings.first?.seconds ?? m)))
         }
         tf.reset()
