@@ -52,26 +52,3 @@ final class VectorMathTests: XCTestCase {
         XCTAssertEqual(h[0], 0, accuracy: 1e-30)
     }
 }
-
-final class AttentionOpsTests: XCTestCase {
-    func testDotRowsAndWeightedRowSumMatchRepeatedDotAndAxpy() {
-        for len in [16, 64, 100, 128, 256, 300] {
-            let stride = len + 5, n = 37
-            let rows = (0..<(n * stride)).map { Float(($0 * 7919) % 201) / 100 - 1 }
-            let q = (0..<len).map { Float(($0 * 31) % 17) / 8 - 1 }
-            let w = (0..<n).map { Float($0 + 1) / Float(n * n) }
-            var scores = [Float](repeating: .nan, count: n)
-            var out = [Float](repeating: .nan, count: len)
-            rows.withUnsafeBufferPointer { r in
-                dotRows(q, r.baseAddress!, stride: stride, n: n, count: len, scale: 0.125, &scores)
-                weightedRowSum(w, r.baseAddress!, stride: stride, n: n, count: len, &out)
-                var ref = [Float](repeating: 0, count: len)
-                for t in 0..<n {
-                    XCTAssertEqual(scores[t], dot(q, r.baseAddress! + t * stride, count: len) * 0.125, "len \(len) t \(t)")
-                    axpy(w[t], r.baseAddress! + t * stride, &ref, count: len)
-                }
-                XCTAssertEqual(out, ref, "len \(len): same sums as repeated axpy")
-            }
-        }
-    }
-}
