@@ -30,15 +30,15 @@ public final class KVCache: @unchecked Sendable {
         self.layerCount = layerCount
         self.capacity = capacity
         self.kvDim = kvDim
+        // Element count and total bytes (keys and values), Int.max when they do not fit an Int.
         let (perLayer, o1) = capacity.multipliedReportingOverflow(by: kvDim)
         let (n, o2) = layerCount.multipliedReportingOverflow(by: perLayer)
-        let overflow = o1 || o2
-        guard !overflow, let k = calloc(n, MemoryLayout<Float>.size) else {
-            throw ModelError.outOfMemory(bytes: overflow ? Int.max : 2 * n * MemoryLayout<Float>.size)
-        }
+        let (bytes, o3) = n.multipliedReportingOverflow(by: 2 * MemoryLayout<Float>.size)
+        let total = o1 || o2 || o3 ? Int.max : bytes
+        guard total < Int.max, let k = calloc(n, MemoryLayout<Float>.size) else { throw ModelError.outOfMemory(bytes: total) }
         guard let v = calloc(n, MemoryLayout<Float>.size) else {
             free(k)
-            throw ModelError.outOfMemory(bytes: 2 * n * MemoryLayout<Float>.size)
+            throw ModelError.outOfMemory(bytes: total)
         }
         keys = k.assumingMemoryBound(to: Float.self)
         values = v.assumingMemoryBound(to: Float.self)

@@ -113,6 +113,13 @@ final class TransformerTests: XCTestCase {
             guard case .outOfMemory? = e as? ModelError else { return XCTFail("\(e)") }
             XCTAssertTrue("\(e)".contains("--context"))
         }
+        // Element count fits an Int but its byte count does not.
+        let c = try ModelConfig(gguf: GGUFFile(path: path))
+        let huge = Int.max / (c.layerCount * c.kvHeadCount * c.headDim) / 2
+        XCTAssertThrowsError(try Transformer(path: path, contextLength: huge, threads: 1)) { e in
+            guard case .outOfMemory(let bytes)? = e as? ModelError else { return XCTFail("\(e)") }
+            XCTAssertEqual(bytes, Int.max)
+        }
     }
 
     func testTokenOutsideTheVocabularyThrows() throws {
