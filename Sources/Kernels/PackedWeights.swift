@@ -39,9 +39,10 @@ public final class PackedWeights: @unchecked Sendable {
                      release: ((UnsafeRawPointer, Int) -> Void)? = nil) -> WeightMatrix {
         guard PackedWeights.canPack(w.type), w.rows > 0, w.cols > 0 else { return w }
         let rowBytes = w.rowBytes, rows = w.rows, cols = w.cols
-        // 64 bytes of slack: the Q5 kernels read the high-bit masks 8 bytes at a time.
+        // 64 bytes of zeroed slack: the Q5 kernels read the high-bit masks 8 bytes at a time. The rows
+        // themselves are all written by the repacker.
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: rows * rowBytes + 64, alignment: 64)
-        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: rows * rowBytes + 64)
+        (buffer + rows * rowBytes).initializeMemory(as: UInt8.self, repeating: 0, count: 64)
         let type = Int32(w.type.rawValue), src = w.data
         let chunkRows = max(1, (1 << 20) / rowBytes)
         let tasks = max(1, min((rows + chunkRows - 1) / chunkRows, (pool?.threadCount ?? 1) * 4))

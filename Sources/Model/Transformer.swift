@@ -64,12 +64,12 @@ public final class Transformer: @unchecked Sendable {
         let ctx = contextLength ?? min(config.trainedContextLength, 4096)
         guard ctx > 0 else { throw ModelError.badHyperparameter("context length \(ctx)") }
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        // Exact mode reads only the GGUF layout: no packed copies.
-        packedWeights = exactMatmul ? nil : PackedWeights()
-        weights = try ModelWeights(file: file, config: config, packed: packedWeights, pool: pool)
-        cache = try KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
         matmul = MatMul(pool: pool)
         if exactMatmul { matmul.exact = true }
+        // Exact mode (the argument or SPECDEC_EXACT_MATMUL=1) reads only the GGUF layout: no packed copies.
+        packedWeights = matmul.exact ? nil : PackedWeights()
+        weights = try ModelWeights(file: file, config: config, packed: packedWeights, pool: pool)
+        cache = try KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
         scratch = Scratch(config: config, batch: 1, context: ctx)
     }
 
