@@ -205,16 +205,9 @@ float sdk_dot_f32(const float *a, const float *b, long n) {
 void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) y[i] += alpha * x[i];
 }
-void sdk_dot_rows_f32(const float *q, const float *rows, long stride, long n, long len, float scale, float *out) {
-    for (long t = 0; t < n; t++) out[t] = sdk_dot_f32(q, rows + t * stride, len) * scale;
-}
 int sdk_repack_legacy(int type, const void *src, void *dst, long rows, long cols) {
     (void)type; (void)src; (void)dst; (void)rows; (void)cols;
     return 0;  // no packed layout without the AVX-512 kernels
-}
-void sdk_weighted_rows_f32(const float *w, const float *rows, long stride, long n, long len, float *out) {
-    for (long i = 0; i < len; i++) out[i] = 0;
-    for (long t = 0; t < n; t++) sdk_axpy_f32(w[t], rows + t * stride, out, len);
 }
 
 #endif  // SDK_X86

@@ -23,29 +23,6 @@ SDK_TARGET SDK_INLINE float sdk_dot_inline(const float *a, const float *b, long 
 
 SDK_TARGET float sdk_dot_f32(const float *a, const float *b, long n) { return sdk_dot_inline(a, b, n); }
 
-SDK_TARGET void sdk_dot_rows_f32(const float *q, const float *rows, long stride, long n, long len, float scale,
-                                 float *out) {
-    for (long t = 0; t < n; t++) out[t] = sdk_dot_inline(q, rows + t * stride, len) * scale;
-}
-
-SDK_TARGET void sdk_weighted_rows_f32(const float *w, const float *rows, long stride, long n, long len, float *out) {
-    for (long c0 = 0; c0 < len; c0 += 128) {
-        __m512 acc[8];
-        __mmask16 km[8];
-        for (int j = 0; j < 8; j++) {
-            const long r = len - c0 - 16 * j;
-            km[j] = r >= 16 ? 0xFFFF : r <= 0 ? 0 : (__mmask16)((1u << r) - 1);
-            acc[j] = _mm512_setzero_ps();
-        }
-        for (long t = 0; t < n; t++) {
-            const __m512 a = _mm512_set1_ps(w[t]);
-            const float *x = rows + t * stride + c0;
-            for (int j = 0; j < 8; j++) acc[j] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(km[j], x + 16 * j), acc[j]);
-        }
-        for (int j = 0; j < 8; j++) _mm512_mask_storeu_ps(out + c0 + 16 * j, km[j], acc[j]);
-    }
-}
-
 SDK_TARGET void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
     const __m512 va = _mm512_set1_ps(alpha);
     long i = 0;

@@ -16,22 +16,6 @@ public func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointe
     axpyPortable(a, x, y, count: count)
 }
 
-/// out[t] = scale · dot(q, rows + t·stride) over `count` values, for t in 0..<n (attention scores).
-public func dotRows(_ q: UnsafePointer<Float>, _ rows: UnsafePointer<Float>, stride: Int, n: Int, count: Int,
-                    scale: Float, _ out: UnsafeMutablePointer<Float>) {
-    if vectorOpsAvailable { sdk_dot_rows_f32(q, rows, stride, n, count, scale, out); return }
-    for t in 0..<n { out[t] = dotPortable(q, rows + t * stride, count: count) * scale }
-}
-
-/// out = Σ_t w[t] · (rows + t·stride)[0..<count] for t in 0..<n, the same sums as `axpy` repeated
-/// from zero (attention over the values; the vector version keeps the sum in registers).
-public func weightedRowSum(_ w: UnsafePointer<Float>, _ rows: UnsafePointer<Float>, stride: Int, n: Int, count: Int,
-                           _ out: UnsafeMutablePointer<Float>) {
-    if vectorOpsAvailable { sdk_weighted_rows_f32(w, rows, stride, n, count, out); return }
-    out.initialize(repeating: 0, count: count)
-    for t in 0..<n { axpyPortable(w[t], rows + t * stride, out, count: count) }
-}
-
 let vectorOpsAvailable = MatMul.vectorKernelsAvailable
 
 /// Swift SIMD reference of `dot`.

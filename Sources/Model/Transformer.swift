@@ -178,35 +178,32 @@ public final class Transformer: @unchecked Sendable {
             cache.keyPointer(layer: l, position: start + b).update(from: k, count: kvDim)
             cache.valuePointer(layer: l, position: start + b).update(from: v, count: kvDim)
         }
-        // Attention: one task per (row, head).
+        // Attention: one task per (row, key/value head, part of its query-head group). The heads of a
+        // group share their key and value rows; the group is split only when there are too few tasks
+        // to keep the threads busy (single-token decode). A head's result does not depend on the split.
         let heads = c.headCount
-        let group = c.headCount / c.kvHeadCount
+        let kvHeads = c.kvHeadCount
+        let group = heads / kvHeads
         let window = sliding ? c.slidingWindow : 0
-        let cap = cache.capacity
         let cache = self.cache
-        pool.run(tasks: n * heads) { task in
-            let b = task / heads, h = task % heads
+        let cap = cache.capacity
+        let units = n * kvHeads
+        let parts = max(1, min(group, (2 * pool.threadCount + units - 1) / units))
+        let perPart = (group + parts - 1) / parts
+        pool.run(tasks: units * parts) { task in
+            let unit = task / parts, part = task % parts
+            let b = unit / kvHeads, g = unit % kvHeads
+            let h0 = g * group + part * perPart
+            let count = min(perPart, (g + 1) * group - h0)
+            if count <= 0 { return }
             let pos = start + b
             let first = window > 0 ? max(0, pos - window + 1) : 0
-            let q = s.q + b * qDim + h * hd
-            let kvOff = (h / group) * hd
-            let scores = s.scores + task * cap
-            let span = pos - first + 1
-            let kvDim = cache.kvDim
-            dotRows(q, cache.keyPointer(layer: l, position: first) + kvOff, stride: kvDim, n: span, count: hd,
-                    scale: c.attentionScale, scores)
-            var maxScore = -Float.infinity
-            for t in 0..<span { maxScore = max(maxScore, scores[t]) }
-            var sum: Float = 0
-            for t in 0..<span {
-                let e = expf(scores[t] - maxScore)
-                scores[t] = e
-                sum += e
-            }
-            let inv = 1 / sum
-            for t in 0..<span { scores[t] *= inv }
-            weightedRowSum(scores, cache.valuePointer(layer: l, position: first) + kvOff, stride: kvDim, n: span,
-                           count: hd, s.attn + b * qDim + h * hd)
+            let kvOff = g * hd
+            attend(queries: s.q + b * qDim + h0 * hd, queryStride: hd, heads: count,
+                   keys: cache.keyPointer(layer: l, position: first) + kvOff,
+                   values: cache.valuePointer(layer: l, position: first) + kvOff, rowStride: cache.kvDim,
+                   positions: pos - first + 1, headDim: hd, scale: c.attentionScale,
+                   scores: s.scores + (b * heads + h0) * cap, output: s.attn + b * qDim + h0 * hd, outputStride: hd)
         }
         matmul.multiply(w.wo, input: s.attn, inStride: qDim, batch: n, output: s.xb, outStride: d)
         for b in 0..<n {

@@ -87,24 +87,52 @@ final class OpsTests: XCTestCase {
 }
 
 final class AttentionOpsTests: XCTestCase {
-    func testDotRowsAndWeightedRowSumMatchRepeatedDotAndAxpy() {
-        for len in [16, 64, 100, 128, 256, 300] {
-            let stride = len + 5, n = 37
-            let rows = (0..<(n * stride)).map { Float(($0 * 7919) % 201) / 100 - 1 }
-            let q = (0..<len).map { Float(($0 * 31) % 17) / 8 - 1 }
-            let w = (0..<n).map { Float($0 + 1) / Float(n * n) }
-            var scores = [Float](repeating: .nan, count: n)
-            var out = [Float](repeating: .nan, count: len)
-            rows.withUnsafeBufferPointer { r in
-                dotRows(q, r.baseAddress!, stride: stride, n: n, count: len, scale: 0.125, &scores)
-                weightedRowSum(w, r.baseAddress!, stride: stride, n: n, count: len, &out)
-                var ref = [Float](repeating: 0, count: len)
-                for t in 0..<n {
-                    XCTAssertEqual(scores[t], dot(q, r.baseAddress! + t * stride, count: len) * 0.125, "len \(len) t \(t)")
-                    axpy(w[t], r.baseAddress! + t * stride, &ref, count: len)
-                }
-                XCTAssertEqual(out, ref, "len \(len): same sums as repeated axpy")
+    /// Deterministic pseudo-random values in [-1, 1).
+    private func values(_ n: Int, seed: Int) -> [Float] {
+        var x = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 | 1
+        return (0..<n).map { _ in
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17
+            return Float(x % 20001) / 10000 - 1
+        }
+    }
+
+    func testAttendMatchesPortableReference() {
+        for (headDim, heads, positions) in [(64, 3, 1), (64, 7, 37), (80, 5, 33), (128, 6, 100), (256, 4, 257), (256, 1, 2)] {
+            let stride = headDim + 16
+            let keys = values(positions * stride, seed: headDim + 1)
+            let vals = values(positions * stride, seed: headDim + 2)
+            let q = values(heads * headDim, seed: heads).map { $0 * 3 }
+            var scores = [Float](repeating: .nan, count: heads * positions)
+            var out = [Float](repeating: .nan, count: heads * headDim)
+            var ref = [Float](repeating: .nan, count: heads * headDim)
+            let scale = 1 / Float(headDim).squareRoot()
+            attend(queries: q, queryStride: headDim, heads: heads, keys: keys, values: vals, rowStride: stride,
+                   positions: positions, headDim: headDim, scale: scale, scores: &scores, output: &out, outputStride: headDim)
+            attendPortable(queries: q, queryStride: headDim, heads: heads, keys: keys, values: vals, rowStride: stride,
+                           positions: positions, headDim: headDim, scale: scale, scores: &scores, output: &ref,
+                           outputStride: headDim)
+            for i in 0..<out.count {
+                XCTAssertEqual(out[i], ref[i], accuracy: 2e-5 + 2e-5 * abs(ref[i]), "dim \(headDim) heads \(heads) n \(positions) i \(i)")
             }
+        }
+    }
+
+    func testAttendHeadDoesNotDependOnGrouping() {
+        let headDim = 128, heads = 7, positions = 45, stride = 256
+        let keys = values(positions * stride, seed: 3), vals = values(positions * stride, seed: 4)
+        let q = values(heads * headDim, seed: 5)
+        var scores = [Float](repeating: 0, count: heads * positions)
+        var together = [Float](repeating: .nan, count: heads * headDim)
+        attend(queries: q, queryStride: headDim, heads: heads, keys: keys, values: vals, rowStride: stride,
+               positions: positions, headDim: headDim, scale: 0.1, scores: &scores, output: &together, outputStride: headDim)
+        for j in 0..<heads {
+            var alone = [Float](repeating: .nan, count: headDim)
+            q.withUnsafeBufferPointer { qb in
+                attend(queries: qb.baseAddress! + j * headDim, queryStride: headDim, heads: 1, keys: keys, values: vals,
+                       rowStride: stride, positions: positions, headDim: headDim, scale: 0.1, scores: &scores,
+                       output: &alone, outputStride: headDim)
+            }
+            XCTAssertEqual(alone, Array(together[(j * headDim)..<((j + 1) * headDim)]), "head \(j): bit-identical alone and grouped")
         }
     }
 }

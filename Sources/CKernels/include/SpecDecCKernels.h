@@ -55,12 +55,12 @@ float sdk_dot_f32(const float *a, const float *b, long n);
 /// y += alpha * x over n values (AVX-512 FMA).
 void sdk_axpy_f32(float alpha, const float *x, float *y, long n);
 
-/// out[t] = scale * dot(q, rows + t*stride) over `len` values, for t in 0..<n (attention scores).
-void sdk_dot_rows_f32(const float *q, const float *rows, long stride, long n, long len, float scale, float *out);
-
-/// out[0..<len] = sum over t in 0..<n of w[t] * (rows + t*stride)[0..<len], accumulated in registers in
-/// the order of repeated axpy from zero (attention over the values).
-void sdk_weighted_rows_f32(const float *w, const float *rows, long stride, long n, long len, float *out);
+/// Attention of m query heads (q + j*qstride, j < m) that share one key/value head, over n cached
+/// positions (key and value rows kvstride floats apart, `len` values each): for each head j,
+/// out[j*ostride ..< j*ostride + len] = softmax(scale * K q_j) V. `scores` is scratch of m*n floats.
+/// A head's result does not depend on m (heads may be grouped in any way).
+void sdk_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
+                    long n, long len, float scale, float *scores, float *out, long ostride);
 
 #ifdef __cplusplus
 }

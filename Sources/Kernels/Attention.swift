@@ -1,0 +1,55 @@
+import Foundation
+import SpecDecCKernels
+
+/// Attention of several query heads that share one key/value head (grouped-query attention) over
+/// `positions` cached rows: for each head j,
+/// `output[j·outputStride ..< j·outputStride + headDim] = softmax(scale · K·q_j) · V`.
+///
+/// With AVX-512 the C kernel loads each key and value row once for up to four heads; otherwise
+/// ``attendPortable(queries:queryStride:heads:keys:values:rowStride:positions:headDim:scale:scores:output:outputStride:)``
+/// runs. Either way a head's result does not depend on `heads` (how the caller groups heads), so a
+/// batched forward gives every row the values a single-token forward gives it.
+///
+/// - Parameters:
+///   - queries: the first head's query; head j at `queries + j·queryStride`.
+///   - keys, values: the first cached position's key and value rows of the shared head, `rowStride`
+///     floats apart.
+///   - scores: scratch of `heads · positions` floats.
+public func attend(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, keys: UnsafePointer<Float>,
+                   values: UnsafePointer<Float>, rowStride: Int, positions: Int, headDim: Int, scale: Float,
+                   scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    if heads <= 0 || positions <= 0 { return }
+    if vectorOpsAvailable {
+        sdk_attend_f32(queries, queryStride, heads, keys, values, rowStride, positions, headDim, scale, scores,
+                       output, outputStride)
+        return
+    }
+    attendPortable(queries: queries, queryStride: queryStride, heads: heads, keys: keys, values: values,
+                   rowStride: rowStride, positions: positions, headDim: headDim, scale: scale, scores: scores,
+                   output: output, outputStride: outputStride)
+}
+
+/// The Swift reference of ``attend(queries:queryStride:heads:keys:values:rowStride:positions:headDim:scale:scores:output:outputStride:)``:
+/// one head at a time, libm `expf`.
+public func attendPortable(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, keys: UnsafePointer<Float>,
+                           values: UnsafePointer<Float>, rowStride: Int, positions n: Int, headDim: Int, scale: Float,
+                           scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    for j in 0..<heads {
+        let q = queries + j * queryStride
+        let s = scores + j * n
+        for t in 0..<n { s[t] = dotPortable(q, keys + t * rowStride, count: headDim) * scale }
+        var maxScore = -Float.infinity
+        for t in 0..<n { maxScore = max(maxScore, s[t]) }
+        var sum: Float = 0
+        for t in 0..<n {
+            let e = expf(s[t] - maxScore)
+            s[t] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for t in 0..<n { s[t] *= inv }
+        let out = output + j * outputStride
+        out.initialize(repeating: 0, count: headDim)
+        for t in 0..<n { axpyPortable(s[t], values + t * rowStride, out, count: headDim) }
+    }
+}
