@@ -99,11 +99,22 @@ SDK_TARGET SDK_INLINE void sdk_weighted_tile(const float *p, long pstride, const
     }
 }
 
+/// Rows ahead that the score loop prefetches.
+#define SDK_ATT_PF 6
+
 SDK_TARGET SDK_INLINE void sdk_attend_block(const float *q, long qstride, const int NQ, const float *k, const float *v,
                                             long kvstride, long n, long len, float scale, float *scores, float *out,
                                             long ostride) {
+    // The cache rows usually come from DRAM (each forward streams the weights through the caches):
+    // keys are prefetched a few rows ahead into L1, values into L2 for the second pass.
     long t = 0;
-    for (; t + 2 <= n; t += 2) sdk_score_tile(q, qstride, NQ, k + t * kvstride, kvstride, 2, len, scale, scores + t, n);
+    for (; t + 2 <= n; t += 2) {
+        for (long r = t + SDK_ATT_PF; r < t + SDK_ATT_PF + 2 && r < n; r++)
+            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(k + r * kvstride + o), _MM_HINT_T0);
+        for (long r = t; r < t + 2; r++)
+            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(v + r * kvstride + o), _MM_HINT_T1);
+        sdk_score_tile(q, qstride, NQ, k + t * kvstride, kvstride, 2, len, scale, scores + t, n);
+    }
     if (t < n) sdk_score_tile(q, qstride, NQ, k + t * kvstride, kvstride, 1, len, scale, scores + t, n);
     float inv[4];
     for (int j = 0; j < NQ; j++) inv[j] = sdk_softmax_unnormalized(scores + j * n, n);

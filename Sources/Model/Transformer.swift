@@ -179,8 +179,8 @@ public final class Transformer: @unchecked Sendable {
             cache.valuePointer(layer: l, position: start + b).update(from: v, count: kvDim)
         }
         // Attention: one task per (row, key/value head, part of its query-head group). The heads of a
-        // group share their key and value rows; the group is split only when there are too few tasks
-        // to keep the threads busy (single-token decode). A head's result does not depend on the split.
+        // group share their key and value rows; the group is split only when there are fewer units than
+        // threads (single-token decode). A head's result does not depend on the split.
         let heads = c.headCount
         let kvHeads = c.kvHeadCount
         let group = heads / kvHeads
@@ -188,7 +188,7 @@ public final class Transformer: @unchecked Sendable {
         let cache = self.cache
         let cap = cache.capacity
         let units = n * kvHeads
-        let parts = max(1, min(group, (2 * pool.threadCount + units - 1) / units))
+        let parts = max(1, min(group, (pool.threadCount + units - 1) / units))
         let perPart = (group + parts - 1) / parts
         pool.run(tasks: units * parts) { task in
             let unit = task / parts, part = task % parts
