@@ -10,26 +10,6 @@
 
 #if SDK_X86
 
-/// e^x for 16 lanes: the algorithm of VectorMath.swift's vectorExp (Cody-Waite range reduction, Cephes
-/// polynomial, inputs clamped to [-87.3, 88.3]).
-SDK_TARGET SDK_INLINE __m512 sdk_exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-    const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23: t's low mantissa bits hold k
-    const __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), magic);
-    const __m512 k = _mm512_sub_ps(t, magic);
-    const __m512 r = _mm512_add_ps(_mm512_sub_ps(x, _mm512_mul_ps(k, _mm512_set1_ps(0.693359375f))),
-                                   _mm512_mul_ps(k, _mm512_set1_ps(2.1219444e-4f)));
-    __m512 p = _mm512_set1_ps(1.98756915e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.39819995e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.16657959e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.66666655e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.00000012e-1f));
-    const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-    const __m512i ki = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-    return _mm512_mul_ps(y, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(ki, _mm512_set1_epi32(127)), 23)));
-}
-
 /// scores[j * sstride + r] = scale * (query j . key row r) for NQ queries and NR consecutive key rows.
 SDK_TARGET SDK_INLINE void sdk_score_tile(const float *q, long qstride, const int NQ, const float *k, long kstride,
                                           const int NR, long len, float scale, float *scores, long sstride) {

@@ -1,3 +1,5 @@
+import SpecDecCKernels
+
 /// Vectorized elementwise math of the feed-forward gates (Swift SIMD; no libm call per element).
 ///
 /// `exp` uses Cody-Waite range reduction and the Cephes polynomial (relative error about 1e-7 over
@@ -45,14 +47,27 @@ private func gateLoop(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<F
     }
 }
 
-/// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g).
+/// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g). AVX-512 C kernel when the CPU has it,
+/// else ``siluGatePortable(_:_:count:)``.
 public func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
+    if vectorOpsAvailable { sdk_silu_gate_f32(gate, up, n); return }
+    siluGatePortable(gate, up, count: n)
+}
+
+/// The Swift SIMD version of ``siluGate(_:_:count:)``.
+public func siluGatePortable(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
     gateLoop(gate, up, n) { g in g / (1 + vectorExp(-g)) }
 }
 
 /// gate[i] = gelu_tanh(gate[i]) * up[i], with gelu_tanh(g) = ½g(1 + tanh(u)) = g / (1 + e^(-2u)),
-/// u = √(2/π)(g + 0.044715 g³).
+/// u = √(2/π)(g + 0.044715 g³). AVX-512 C kernel when the CPU has it, else ``geluGatePortable(_:_:count:)``.
 public func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
+    if vectorOpsAvailable { sdk_gelu_gate_f32(gate, up, n); return }
+    geluGatePortable(gate, up, count: n)
+}
+
+/// The Swift SIMD version of ``geluGate(_:_:count:)``.
+public func geluGatePortable(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
     gateLoop(gate, up, n) { g in
         let u = 0.797_884_56 * (g + 0.044715 * g * g * g)
         return g / (1 + vectorExp(-2 * u))

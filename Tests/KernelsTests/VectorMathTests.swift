@@ -39,6 +39,22 @@ final class VectorMathTests: XCTestCase {
         }
     }
 
+    func testVectorGatesMatchThePortableSwiftGates() {
+        let n = 1000
+        let g0 = (0..<n).map { Float($0) * 0.031 - 15 }
+        let up = (0..<n).map { Float($0 % 13) * 0.25 - 1.5 }
+        for gelu in [false, true] {
+            var fast = g0, portable = g0
+            fast.withUnsafeMutableBufferPointer { gelu ? geluGate($0.baseAddress!, up, count: n) : siluGate($0.baseAddress!, up, count: n) }
+            portable.withUnsafeMutableBufferPointer {
+                gelu ? geluGatePortable($0.baseAddress!, up, count: n) : siluGatePortable($0.baseAddress!, up, count: n)
+            }
+            for i in 0..<n {
+                XCTAssertEqual(fast[i], portable[i], accuracy: 2e-6 * max(1, abs(portable[i])), "gelu \(gelu) i \(i)")
+            }
+        }
+    }
+
     func testGatesSaturateWithoutNaN() {
         var g: [Float] = [-1e4, -100, 100, 1e4, 0, -0.0]
         let up = [Float](repeating: 1, count: g.count)

@@ -55,6 +55,11 @@ float sdk_dot_f32(const float *a, const float *b, long n);
 /// y += alpha * x over n values (AVX-512 FMA).
 void sdk_axpy_f32(float alpha, const float *x, float *y, long n);
 
+/// gate[i] = silu(gate[i]) * up[i] and gate[i] = gelu_tanh(gate[i]) * up[i] over n values (AVX-512;
+/// the formulas of VectorMath.swift).
+void sdk_silu_gate_f32(float *gate, const float *up, long n);
+void sdk_gelu_gate_f32(float *gate, const float *up, long n);
+
 /// Attention of m query heads (q + j*qstride, j < m) that share one key/value head, over n cached
 /// positions (key and value rows kvstride floats apart, `len` values each): for each head j,
 /// out[j*ostride ..< j*ostride + len] = softmax(scale * K q_j) V. `scores` is scratch of m*n floats.
