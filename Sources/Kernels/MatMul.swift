@@ -82,7 +82,11 @@ public final class MatMul: @unchecked Sendable {
         if exact { return multiplyExact(w, input: input, inStride: inStride, batch: batch, output: output, outStride: outStride) }
         let type = w.type
         let threads = pool.threadCount
-        let rowTasks = max(1, min(threads * 8, w.rows / 16))
+        // Two row ranges per thread: each thread streams long contiguous ranges (the hardware prefetcher
+        // stays ahead) and a call costs few task claims, with some slack left for a late thread.
+        // Measured against 8 per thread (`specdec speed`, batch sizes interleaved in one process):
+        // 6-23% faster forwards for B <= 8, the same for B >= 32.
+        let rowTasks = max(1, min(threads * 2, w.rows / 16))
         // Small activations are quantized on the calling thread: cheaper than waking the pool.
         let quantizePool = batch * cols >= 32768 ? pool : serialPool
         let unpackBytes = rowTasks * 256
