@@ -1,4 +1,3 @@
-import Foundation
 import SpecDecCKernels
 
 /// Attention of several query heads that share one key/value head (grouped-query attention) over
@@ -30,7 +29,7 @@ public func attend(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, 
 }
 
 /// The Swift reference of ``attend(queries:queryStride:heads:keys:values:rowStride:positions:headDim:scale:scores:output:outputStride:)``:
-/// one head at a time, libm `expf`.
+/// one head at a time (``softmax(_:count:)`` over the scores).
 public func attendPortable(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, keys: UnsafePointer<Float>,
                            values: UnsafePointer<Float>, rowStride: Int, positions n: Int, headDim: Int, scale: Float,
                            scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
@@ -38,16 +37,7 @@ public func attendPortable(queries: UnsafePointer<Float>, queryStride: Int, head
         let q = queries + j * queryStride
         let s = scores + j * n
         for t in 0..<n { s[t] = dotPortable(q, keys + t * rowStride, count: headDim) * scale }
-        var maxScore = -Float.infinity
-        for t in 0..<n { maxScore = max(maxScore, s[t]) }
-        var sum: Float = 0
-        for t in 0..<n {
-            let e = expf(s[t] - maxScore)
-            s[t] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for t in 0..<n { s[t] *= inv }
+        softmax(s, count: n)
         let out = output + j * outputStride
         out.initialize(repeating: 0, count: headDim)
         for t in 0..<n { axpyPortable(s[t], values + t * rowStride, out, count: headDim) }
