@@ -54,6 +54,19 @@ final class DotKernelTests: XCTestCase {
         }
     }
 
+    func testQ4KVectorScaleDecodeEqualsTheScalarOneBitForBit() {
+        // Every 6-bit pattern in every position, through random headers with finite f16 d and dmin.
+        var state: UInt64 = 0x5DEECE66D
+        let n = 200_000
+        var headers = [UInt8](repeating: 0, count: 16 * n)
+        for i in 0..<headers.count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            headers[i] = UInt8(truncatingIfNeeded: state >> 56)
+        }
+        for i in 0..<n { headers[16 * i + 1] &= 0x7B; headers[16 * i + 3] &= 0x7B }
+        XCTAssertEqual(sdk_scales_k4_mismatches(headers, n), 0)
+    }
+
     func testCKernelsMatchSwiftKernelsForEveryFormat() {
         let pool = ThreadPool(threads: 2)
         let fast = MatMul(pool: pool), reference = MatMul(pool: pool)

@@ -49,6 +49,11 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
 /// into the native layout at `dst` (same size; matmul type number 100 + type). Returns 0 for other types.
 int sdk_repack_legacy(int type, const void *src, void *dst, long rows, long cols);
 
+/// Test hook: decodes the scales and mins of n Q4_K block headers (16 bytes each: f16 d, f16 dmin,
+/// 12 packed bytes) with both the vector and the general-purpose-register decoder and returns how
+/// many differ in any bit (0 expected).
+long sdk_scales_k4_mismatches(const uint8_t *headers, long n);
+
 /// Float dot product of n values (AVX-512 FMA).
 float sdk_dot_f32(const float *a, const float *b, long n);
 
