@@ -120,6 +120,10 @@ SDK_TARGET void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint
 /// Activation bytes (all columns of one pass) kept in L1 per chunk.
 #define SDK_L1_BUDGET 16384
 
+int sdk_repack(int type, const void *src, void *dst, long rows, long cols) {
+    return type == 14 ? sdk_repack_q6K_rows(src, dst, rows, cols) : sdk_repack_legacy_rows(type, src, dst, rows, cols);
+}
+
 void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, long cols,
                      const void *act, long actStride, long batch, float *out, long outStride) {
     sdk_row_fn fn;
@@ -143,6 +147,7 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
     case 12: fn = sdk_rows_q4_K; unit = 256; unitBytes = 144; actPerUnit = 256 + SDK_KMETA; break;
     case 13: fn = sdk_rows_q5_K; unit = 256; unitBytes = 176; actPerUnit = 256 + SDK_KMETA; break;
     case 14: fn = sdk_rows_q6_K; unit = 256; unitBytes = 210; actPerUnit = 256 + SDK_KMETA; break;
+    case 114: fn = sdk_rows_native_q6_K; unit = 256; unitBytes = 210; actPerUnit = 256 + SDK_KMETA; break;
     default: return;
     }
     sdk_init_tables();
@@ -205,7 +210,7 @@ float sdk_dot_f32(const float *a, const float *b, long n) {
 void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
     for (long i = 0; i < n; i++) y[i] += alpha * x[i];
 }
-int sdk_repack_legacy(int type, const void *src, void *dst, long rows, long cols) {
+int sdk_repack(int type, const void *src, void *dst, long rows, long cols) {
     (void)type; (void)src; (void)dst; (void)rows; (void)cols;
     return 0;  // no packed layout without the AVX-512 kernels
 }

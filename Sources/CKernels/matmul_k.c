@@ -121,9 +121,60 @@ SDK_TARGET long sdk_scales_k4_mismatches(const uint8_t *headers, long n) {
     return bad;
 }
 
+
+// Q6_K "native" layout (same 210 bytes per block, repacked at load): the four unpacked vectors' low
+// nibbles in two 64-byte regions (A = v0 | v1 << 4, B = v2 | v3 << 4), their high 2 bits in one
+// (H = v0 >> 4 | (v1 >> 4) << 2 | (v2 >> 4) << 4 | (v3 >> 4) << 6), then the 16 int8 scales in
+// accumulator-lane order (lane p: group q6_group[p]) and the f16 d. Unpacking is then 3 loads and a
+// few logic operations instead of byte gathers; the vectors and scales are the same numbers.
+
+SDK_TARGET SDK_INLINE void sdk_unpack_native_q6K(const uint8_t *row, long cols, long b, sdk_wblk *o) {
+    (void)cols;
+    const uint8_t *blk = row + 210 * b;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    const __m512i a = _mm512_loadu_si512(blk), c = _mm512_loadu_si512(blk + 64), h = _mm512_loadu_si512(blk + 128);
+    // 16-bit shifts: the bits that cross into the neighbouring byte are masked off
+    o->v[0] = _mm512_or_si512(_mm512_and_si512(a, m4), _mm512_and_si512(_mm512_slli_epi16(h, 4), m30));
+    o->v[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(a, 4), m4), _mm512_and_si512(_mm512_slli_epi16(h, 2), m30));
+    o->v[2] = _mm512_or_si512(_mm512_and_si512(c, m4), _mm512_and_si512(h, m30));
+    o->v[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(c, 4), m4), _mm512_and_si512(_mm512_srli_epi16(h, 2), m30));
+    const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 192))));
+    o->fsc = _mm512_mul_ps(sc, _mm512_set1_ps(sdk_h2f(blk + 208)));
+    o->minv = _mm512_setzero_ps();
+}
+
+SDK_TARGET int sdk_repack_q6K_rows(const void *src, void *dst, long rows, long cols) {
+    if (cols % 256 != 0) return 0;
+    sdk_init_tables();
+    const long nb = cols / 256;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3);
+    for (long r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)src + r * 210 * nb;
+        uint8_t *out = (uint8_t *)dst + r * 210 * nb;
+        for (long b = 0; b < nb; b++) {
+            sdk_wblk w;
+            sdk_unpack_q6K(row, cols, b, &w);
+            const uint8_t *blk = row + 210 * b;
+            uint8_t *p = out + 210 * b;
+            __m512i hi[4];
+            for (int k = 0; k < 4; k++) hi[k] = _mm512_and_si512(_mm512_srli_epi16(w.v[k], 4), three);
+            _mm512_storeu_si512(p, _mm512_or_si512(_mm512_and_si512(w.v[0], m4), _mm512_slli_epi16(_mm512_and_si512(w.v[1], m4), 4)));
+            _mm512_storeu_si512(p + 64, _mm512_or_si512(_mm512_and_si512(w.v[2], m4), _mm512_slli_epi16(_mm512_and_si512(w.v[3], m4), 4)));
+            const __m512i h = _mm512_or_si512(_mm512_or_si512(hi[0], _mm512_slli_epi16(hi[1], 2)),
+                                              _mm512_or_si512(_mm512_slli_epi16(hi[2], 4), _mm512_slli_epi16(hi[3], 6)));
+            _mm512_storeu_si512(p + 128, h);
+            for (int l = 0; l < 16; l++) p[192 + l] = blk[192 + sdk_k_tables.q6_group[l]];
+            p[208] = blk[208];
+            p[209] = blk[209];
+        }
+    }
+    return 1;
+}
+
 SDK_DISPATCH_QUANT(sdk_rows_q4_K, SDK_MODE_K45, sdk_unpack_q4K)
 SDK_DISPATCH_QUANT(sdk_rows_q5_K, SDK_MODE_K45, sdk_unpack_q5K)
 SDK_DISPATCH_QUANT(sdk_rows_q6_K, SDK_MODE_K6, sdk_unpack_q6K)
+SDK_DISPATCH_QUANT(sdk_rows_native_q6_K, SDK_MODE_K6, sdk_unpack_native_q6K)
 
 #else
 

@@ -74,7 +74,7 @@ static int sdk_legacy_format(int type, int *bs) {
     }
 }
 
-SDK_TARGET int sdk_repack_legacy(int type, const void *src, void *dst, long rows, long cols) {
+SDK_TARGET int sdk_repack_legacy_rows(int type, const void *src, void *dst, long rows, long cols) {
     int bs;
     const int f = sdk_legacy_format(type, &bs);
     if (f < 0 || cols % 32 != 0) return 0;
