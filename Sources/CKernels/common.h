@@ -100,10 +100,12 @@ void sdk_rows_native_q5_0(SDK_ROW_ARGS);
 void sdk_rows_native_q5_1(SDK_ROW_ARGS);
 void sdk_rows_native_q8_0(SDK_ROW_ARGS);
 void sdk_rows_native_q6_K(SDK_ROW_ARGS);
+void sdk_rows_native_q4_K(SDK_ROW_ARGS);
 
 /// Repackers behind sdk_repack (matmul_native.c, matmul_k.c).
 int sdk_repack_legacy_rows(int type, const void *src, void *dst, long rows, long cols);
 int sdk_repack_q6K_rows(const void *src, void *dst, long rows, long cols);
+int sdk_repack_q4K_rows(const void *src, void *dst, long rows, long cols);
 void sdk_rows_f16(SDK_ROW_ARGS);
 void sdk_rows_bf16(SDK_ROW_ARGS);
 

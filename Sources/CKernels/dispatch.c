@@ -121,7 +121,11 @@ SDK_TARGET void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint
 #define SDK_L1_BUDGET 16384
 
 int sdk_repack(int type, const void *src, void *dst, long rows, long cols) {
-    return type == 14 ? sdk_repack_q6K_rows(src, dst, rows, cols) : sdk_repack_legacy_rows(type, src, dst, rows, cols);
+    switch (type) {
+    case 12: return sdk_repack_q4K_rows(src, dst, rows, cols);
+    case 14: return sdk_repack_q6K_rows(src, dst, rows, cols);
+    default: return sdk_repack_legacy_rows(type, src, dst, rows, cols);
+    }
 }
 
 void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, long cols,
@@ -145,6 +149,7 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
     case 107: fn = sdk_rows_native_q5_1; unit = 256; unitBytes = 192; actPerUnit = 256 + SDK_KMETA; break;
     case 108: fn = sdk_rows_native_q8_0; unit = 256; unitBytes = 272; actPerUnit = 256 + SDK_KMETA; break;
     case 12: fn = sdk_rows_q4_K; unit = 256; unitBytes = 144; actPerUnit = 256 + SDK_KMETA; break;
+    case 112: fn = sdk_rows_native_q4_K; unit = 256; unitBytes = 144; actPerUnit = 256 + SDK_KMETA; break;
     case 13: fn = sdk_rows_q5_K; unit = 256; unitBytes = 176; actPerUnit = 256 + SDK_KMETA; break;
     case 14: fn = sdk_rows_q6_K; unit = 256; unitBytes = 210; actPerUnit = 256 + SDK_KMETA; break;
     case 114: fn = sdk_rows_native_q6_K; unit = 256; unitBytes = 210; actPerUnit = 256 + SDK_KMETA; break;

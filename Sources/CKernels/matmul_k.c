@@ -122,6 +122,44 @@ SDK_TARGET long sdk_scales_k4_mismatches(const uint8_t *headers, long n) {
 }
 
 
+// Q4_K "native" layout (same 144 bytes per block, repacked at load): the 4-byte d/dmin and 12 scale
+// bytes as in GGUF, then the four unpacked vectors' nibbles in two 64-byte regions (v0 | v1 << 4,
+// v2 | v3 << 4): unpacking is 2 loads and 4 logic operations instead of qword permutes and
+// multishifts; the vectors are the same numbers.
+
+SDK_TARGET SDK_INLINE void sdk_unpack_native_q4K(const uint8_t *row, long cols, long b, sdk_wblk *o) {
+    (void)cols;
+    const uint8_t *blk = row + 144 * b;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i a = _mm512_loadu_si512(blk + 16), c = _mm512_loadu_si512(blk + 80);
+    o->v[0] = _mm512_and_si512(a, m4);
+    o->v[1] = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
+    o->v[2] = _mm512_and_si512(c, m4);
+    o->v[3] = _mm512_and_si512(_mm512_srli_epi16(c, 4), m4);
+    sdk_scales_k4(blk, o);
+}
+
+SDK_TARGET int sdk_repack_q4K_rows(const void *src, void *dst, long rows, long cols) {
+    if (cols % 256 != 0) return 0;
+    sdk_init_tables();
+    const long nb = cols / 256;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (long r = 0; r < rows; r++) {
+        const uint8_t *row = (const uint8_t *)src + r * 144 * nb;
+        uint8_t *out = (uint8_t *)dst + r * 144 * nb;
+        for (long b = 0; b < nb; b++) {
+            const uint8_t *blk = row + 144 * b;
+            uint8_t *p = out + 144 * b;
+            __m512i v[4];
+            sdk_unpack_k4(blk + 16, v);
+            memcpy(p, blk, 16);
+            _mm512_storeu_si512(p + 16, _mm512_or_si512(_mm512_and_si512(v[0], m4), _mm512_slli_epi16(_mm512_and_si512(v[1], m4), 4)));
+            _mm512_storeu_si512(p + 80, _mm512_or_si512(_mm512_and_si512(v[2], m4), _mm512_slli_epi16(_mm512_and_si512(v[3], m4), 4)));
+        }
+    }
+    return 1;
+}
+
 // Q6_K "native" layout (same 210 bytes per block, repacked at load): the four unpacked vectors' low
 // nibbles in two 64-byte regions (A = v0 | v1 << 4, B = v2 | v3 << 4), their high 2 bits in one
 // (H = v0 >> 4 | (v1 >> 4) << 2 | (v2 >> 4) << 4 | (v3 >> 4) << 6), then the 16 int8 scales in
@@ -175,6 +213,7 @@ SDK_DISPATCH_QUANT(sdk_rows_q4_K, SDK_MODE_K45, sdk_unpack_q4K)
 SDK_DISPATCH_QUANT(sdk_rows_q5_K, SDK_MODE_K45, sdk_unpack_q5K)
 SDK_DISPATCH_QUANT(sdk_rows_q6_K, SDK_MODE_K6, sdk_unpack_q6K)
 SDK_DISPATCH_QUANT(sdk_rows_native_q6_K, SDK_MODE_K6, sdk_unpack_native_q6K)
+SDK_DISPATCH_QUANT(sdk_rows_native_q4_K, SDK_MODE_K45, sdk_unpack_native_q4K)
 
 #else
 

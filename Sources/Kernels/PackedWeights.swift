@@ -6,10 +6,10 @@ import SpecDecCKernels
 /// The legacy 32-value block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) interleave a 2-byte scale with
 /// every 16 or 32 bytes of values, so the GGUF layout needs byte gathers before each dot product.
 /// Repacked, each super-block of 8 blocks keeps its values in the order of the unpacked vectors and
-/// its scales together (same size as the GGUF data; described in CKernels/matmul_native.c). Q6_K
-/// blocks keep their size too, with the 6-bit values split into nibble and 2-bit planes in the order
-/// of the unpacked vectors and the scales in lane order (CKernels/matmul_k.c), so that unpacking
-/// needs no byte gathers. The arithmetic is unchanged: a packed matrix gives results bit-identical to
+/// its scales together (same size as the GGUF data; described in CKernels/matmul_native.c). Q4_K and
+/// Q6_K blocks keep their size too, with the values' nibbles (and Q6_K's 2-bit high parts) in planes
+/// in the order of the unpacked vectors, and Q6_K's scales in lane order (CKernels/matmul_k.c), so
+/// that unpacking needs no byte gathers. The arithmetic is unchanged: a packed matrix gives results bit-identical to
 /// the GGUF layout.
 /// Packing happens only when the vector kernels are available; other formats are returned as is.
 public final class PackedWeights: @unchecked Sendable {
@@ -28,7 +28,7 @@ public final class PackedWeights: @unchecked Sendable {
     public static func canPack(_ type: GGMLType) -> Bool {
         guard MatMul.vectorKernelsAvailable else { return false }
         switch type {
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K: return true
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q6_K: return true
         default: return false
         }
     }

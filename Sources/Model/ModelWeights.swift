@@ -40,12 +40,12 @@ struct ModelWeights: @unchecked Sendable {
         let qDim = c.headCount * c.headDim
         let kvDim = c.kvHeadCount * c.headDim
 
-        func matrix(_ name: String, rows: Int, cols: Int) throws -> WeightMatrix {
+        func matrix(_ name: String, rows: Int, cols: Int, pack: Bool = true) throws -> WeightMatrix {
             let t = try file.tensor(name)
             guard t.shape == [cols, rows] else { throw ModelError.badTensor(name: name, expectedShape: [cols, rows], actualShape: t.shape) }
             guard t.type != .q8_K && t.type != .q8_1 else { throw ModelError.unsupportedWeightType(tensor: name, type: "\(t.type)") }
             let w = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(of: t))
-            guard let packed, PackedWeights.canPack(w.type) else { return w }
+            guard pack, let packed, PackedWeights.canPack(w.type) else { return w }
             // Pages are released chunk by chunk as they are packed, then the whole extent (pages
             // straddling two chunks).
             let p = packed.pack(w, pool: pool) { file.releasePages(at: $0, byteCount: $1) }
@@ -63,9 +63,12 @@ struct ModelWeights: @unchecked Sendable {
             file.info(name) == nil ? nil : try vector(name, n)
         }
 
-        tokenEmbedding = try matrix("token_embd.weight", rows: c.vocabularySize, cols: d)
+        // The embedding is read a row per token from the file's pages; only an embedding that is also
+        // the output layer (tied) gets a packed copy for the matrix kernels.
+        let tied = file.info("output.weight") == nil
+        tokenEmbedding = try matrix("token_embd.weight", rows: c.vocabularySize, cols: d, pack: tied)
         outputNorm = try vector("output_norm.weight", d)
-        output = file.info("output.weight") != nil ? try matrix("output.weight", rows: c.vocabularySize, cols: d) : tokenEmbedding
+        output = tied ? tokenEmbedding : try matrix("output.weight", rows: c.vocabularySize, cols: d)
         layers = []
         for i in 0..<c.layerCount {
             let p = "blk.\(i)."

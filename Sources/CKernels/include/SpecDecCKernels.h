@@ -46,8 +46,8 @@ void sdk_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, l
                      const void *act, long actStride, long batch, float *out, long outStride);
 
 /// Repacks `rows` rows of a matrix from GGUF layout at `src` into the native layout at `dst` (same size;
-/// matmul type number 100 + type): the legacy formats (ggml types 2, 3, 6, 7, 8) and Q6_K (14). Returns
-/// 0 for other types.
+/// matmul type number 100 + type): the legacy formats (ggml types 2, 3, 6, 7, 8), Q4_K (12) and Q6_K
+/// (14). Returns 0 for other types.
 int sdk_repack(int type, const void *src, void *dst, long rows, long cols);
 
 /// Test hook: decodes the scales and mins of n Q4_K block headers (16 bytes each: f16 d, f16 dmin,
