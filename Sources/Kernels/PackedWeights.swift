@@ -40,7 +40,8 @@ public final class PackedWeights: @unchecked Sendable {
     /// both resident in full.
     public func pack(_ w: WeightMatrix, pool: ThreadPool? = nil,
                      release: ((UnsafeRawPointer, Int) -> Void)? = nil) -> WeightMatrix {
-        guard PackedWeights.canPack(w.type), w.rows > 0, w.cols > 0 else { return w }
+        // Rows of whole blocks only (GGUF rows always are): the repackers refuse anything else.
+        guard PackedWeights.canPack(w.type), w.rows > 0, w.cols > 0, w.cols % w.type.blockSize == 0 else { return w }
         let rowBytes = w.rowBytes, rows = w.rows, cols = w.cols
         // 64 bytes of zeroed slack: the Q5 kernels read the high-bit masks 8 bytes at a time. The rows
         // themselves are all written by the repacker.
