@@ -17,7 +17,7 @@ SDK_TARGET SDK_INLINE void sdk_score_tile(const float *q, long qstride, const in
     for (int a = 0; a < NQ * NR; a++) acc[a] = _mm512_setzero_ps();
     long i = 0;
     for (; i < len; i += 16) {
-        const __mmask16 m = len - i >= 16 ? 0xFFFF : (__mmask16)((1u << (len - i)) - 1);
+        const __mmask16 m = sdk_mask16(len - i);
         __m512 kv[2];
         for (int r = 0; r < NR; r++) kv[r] = _mm512_maskz_loadu_ps(m, k + r * kstride + i);
         for (int j = 0; j < NQ; j++) {
@@ -39,13 +39,13 @@ SDK_TARGET SDK_INLINE void sdk_score_tile(const float *q, long qstride, const in
 SDK_TARGET SDK_INLINE float sdk_softmax_unnormalized(float *s, long n) {
     __m512 mx = _mm512_set1_ps(-__builtin_inff());
     for (long t = 0; t < n; t += 16) {
-        const __mmask16 m = n - t >= 16 ? 0xFFFF : (__mmask16)((1u << (n - t)) - 1);
+        const __mmask16 m = sdk_mask16(n - t);
         mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, s + t));
     }
     const __m512 mv = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
     __m512 sum = _mm512_setzero_ps();
     for (long t = 0; t < n; t += 16) {
-        const __mmask16 m = n - t >= 16 ? 0xFFFF : (__mmask16)((1u << (n - t)) - 1);
+        const __mmask16 m = sdk_mask16(n - t);
         const __m512 e = sdk_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + t), mv));
         _mm512_mask_storeu_ps(s + t, m, e);
         sum = _mm512_mask_add_ps(sum, m, sum, e);
@@ -60,8 +60,7 @@ SDK_TARGET SDK_INLINE void sdk_weighted_tile(const float *p, long pstride, const
     __m512 acc[4][4];
     __mmask16 km[4];
     for (int d = 0; d < 4; d++) {
-        const long r = len - c0 - 16 * d;
-        km[d] = r >= 16 ? 0xFFFF : r <= 0 ? 0 : (__mmask16)((1u << r) - 1);
+        km[d] = sdk_mask16(len - c0 - 16 * d);
         for (int j = 0; j < NQ; j++) acc[j][d] = _mm512_setzero_ps();
     }
     for (long t = 0; t < n; t++) {

@@ -115,6 +115,11 @@ void sdk_rows_bf16(SDK_ROW_ARGS);
     for (int c_ = 0; c_ < NB; c_++) acc[c_] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(state + 16 * c_);
 
 #if SDK_X86
+/// Mask of the first min(remaining, 16) lanes (0 when remaining <= 0): the tail of a float loop.
+SDK_INLINE __mmask16 sdk_mask16(long remaining) {
+    return remaining >= 16 ? (__mmask16)0xFFFF : remaining <= 0 ? (__mmask16)0 : (__mmask16)((1u << remaining) - 1);
+}
+
 /// Sums of the 16 lanes of each of NB accumulators (2 <= NB <= 8), all in one vector (column c in lane
 /// SDK_HSUM_LANE(c)). The columns are reduced together by a transposing tree (about 3 operations per
 /// column instead of 8); each column's lanes are added in the order of _mm512_reduce_add_ps (i + i+8,

@@ -9,7 +9,7 @@
 SDK_TARGET SDK_INLINE void sdk_gate_impl(float *gate, const float *up, long n, const int gelu) {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (long i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        const __mmask16 m = sdk_mask16(n - i);
         const __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i);
         __m512 z;  // the exponent: -g (silu) or -2u (gelu)
         if (gelu) {

@@ -121,7 +121,6 @@ SDK_TARGET long sdk_scales_k4_mismatches(const uint8_t *headers, long n) {
     return bad;
 }
 
-
 // Q4_K "native" layout (same 144 bytes per block, repacked at load): the 4-byte d/dmin and 12 scale
 // bytes as in GGUF, then the four unpacked vectors' nibbles in two 64-byte regions (v0 | v1 << 4,
 // v2 | v3 << 4): unpacking is 2 loads and 4 logic operations instead of qword permutes and
@@ -130,12 +129,8 @@ SDK_TARGET long sdk_scales_k4_mismatches(const uint8_t *headers, long n) {
 SDK_TARGET SDK_INLINE void sdk_unpack_native_q4K(const uint8_t *row, long cols, long b, sdk_wblk *o) {
     (void)cols;
     const uint8_t *blk = row + 144 * b;
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i a = _mm512_loadu_si512(blk + 16), c = _mm512_loadu_si512(blk + 80);
-    o->v[0] = _mm512_and_si512(a, m4);
-    o->v[1] = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
-    o->v[2] = _mm512_and_si512(c, m4);
-    o->v[3] = _mm512_and_si512(_mm512_srli_epi16(c, 4), m4);
+    sdk_unpack_nibbles(_mm512_loadu_si512(blk + 16), &o->v[0], &o->v[1]);
+    sdk_unpack_nibbles(_mm512_loadu_si512(blk + 80), &o->v[2], &o->v[3]);
     sdk_scales_k4(blk, o);
 }
 
@@ -143,7 +138,6 @@ SDK_TARGET int sdk_repack_q4K_rows(const void *src, void *dst, long rows, long c
     if (cols % 256 != 0) return 0;
     sdk_init_tables();
     const long nb = cols / 256;
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (long r = 0; r < rows; r++) {
         const uint8_t *row = (const uint8_t *)src + r * 144 * nb;
         uint8_t *out = (uint8_t *)dst + r * 144 * nb;
@@ -153,8 +147,8 @@ SDK_TARGET int sdk_repack_q4K_rows(const void *src, void *dst, long rows, long c
             __m512i v[4];
             sdk_unpack_k4(blk + 16, v);
             memcpy(p, blk, 16);
-            _mm512_storeu_si512(p + 16, _mm512_or_si512(_mm512_and_si512(v[0], m4), _mm512_slli_epi16(_mm512_and_si512(v[1], m4), 4)));
-            _mm512_storeu_si512(p + 80, _mm512_or_si512(_mm512_and_si512(v[2], m4), _mm512_slli_epi16(_mm512_and_si512(v[3], m4), 4)));
+            _mm512_storeu_si512(p + 16, sdk_pack_nibbles(v[0], v[1]));
+            _mm512_storeu_si512(p + 80, sdk_pack_nibbles(v[2], v[3]));
         }
     }
     return 1;
@@ -169,13 +163,16 @@ SDK_TARGET int sdk_repack_q4K_rows(const void *src, void *dst, long rows, long c
 SDK_TARGET SDK_INLINE void sdk_unpack_native_q6K(const uint8_t *row, long cols, long b, sdk_wblk *o) {
     (void)cols;
     const uint8_t *blk = row + 210 * b;
-    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-    const __m512i a = _mm512_loadu_si512(blk), c = _mm512_loadu_si512(blk + 64), h = _mm512_loadu_si512(blk + 128);
-    // 16-bit shifts: the bits that cross into the neighbouring byte are masked off
-    o->v[0] = _mm512_or_si512(_mm512_and_si512(a, m4), _mm512_and_si512(_mm512_slli_epi16(h, 4), m30));
-    o->v[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(a, 4), m4), _mm512_and_si512(_mm512_slli_epi16(h, 2), m30));
-    o->v[2] = _mm512_or_si512(_mm512_and_si512(c, m4), _mm512_and_si512(h, m30));
-    o->v[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(c, 4), m4), _mm512_and_si512(_mm512_srli_epi16(h, 2), m30));
+    const __m512i m30 = _mm512_set1_epi8(0x30);
+    const __m512i h = _mm512_loadu_si512(blk + 128);
+    sdk_unpack_nibbles(_mm512_loadu_si512(blk), &o->v[0], &o->v[1]);
+    sdk_unpack_nibbles(_mm512_loadu_si512(blk + 64), &o->v[2], &o->v[3]);
+    // v[k] gets bits 2k, 2k+1 of h as its bits 4-5 (16-bit shifts: bits crossing into the neighbouring
+    // byte are masked off)
+    o->v[0] = _mm512_or_si512(o->v[0], _mm512_and_si512(_mm512_slli_epi16(h, 4), m30));
+    o->v[1] = _mm512_or_si512(o->v[1], _mm512_and_si512(_mm512_slli_epi16(h, 2), m30));
+    o->v[2] = _mm512_or_si512(o->v[2], _mm512_and_si512(h, m30));
+    o->v[3] = _mm512_or_si512(o->v[3], _mm512_and_si512(_mm512_srli_epi16(h, 2), m30));
     const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 192))));
     o->fsc = _mm512_mul_ps(sc, _mm512_set1_ps(sdk_h2f(blk + 208)));
     o->minv = _mm512_setzero_ps();
@@ -185,7 +182,7 @@ SDK_TARGET int sdk_repack_q6K_rows(const void *src, void *dst, long rows, long c
     if (cols % 256 != 0) return 0;
     sdk_init_tables();
     const long nb = cols / 256;
-    const __m512i m4 = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3);
+    const __m512i three = _mm512_set1_epi8(3);
     for (long r = 0; r < rows; r++) {
         const uint8_t *row = (const uint8_t *)src + r * 210 * nb;
         uint8_t *out = (uint8_t *)dst + r * 210 * nb;
@@ -196,8 +193,8 @@ SDK_TARGET int sdk_repack_q6K_rows(const void *src, void *dst, long rows, long c
             uint8_t *p = out + 210 * b;
             __m512i hi[4];
             for (int k = 0; k < 4; k++) hi[k] = _mm512_and_si512(_mm512_srli_epi16(w.v[k], 4), three);
-            _mm512_storeu_si512(p, _mm512_or_si512(_mm512_and_si512(w.v[0], m4), _mm512_slli_epi16(_mm512_and_si512(w.v[1], m4), 4)));
-            _mm512_storeu_si512(p + 64, _mm512_or_si512(_mm512_and_si512(w.v[2], m4), _mm512_slli_epi16(_mm512_and_si512(w.v[3], m4), 4)));
+            _mm512_storeu_si512(p, sdk_pack_nibbles(w.v[0], w.v[1]));
+            _mm512_storeu_si512(p + 64, sdk_pack_nibbles(w.v[2], w.v[3]));
             const __m512i h = _mm512_or_si512(_mm512_or_si512(hi[0], _mm512_slli_epi16(hi[1], 2)),
                                               _mm512_or_si512(_mm512_slli_epi16(hi[2], 4), _mm512_slli_epi16(hi[3], 6)));
             _mm512_storeu_si512(p + 128, h);

@@ -39,12 +39,8 @@ SDK_TARGET SDK_INLINE void sdk_unpack_native(const uint8_t *row, long cols, long
         o->minv = _mm512_setzero_ps();
         return;
     }
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    const __m512i a = sdk_loadq(p, n), b = sdk_loadq(p + 8 * n, n);
-    o->v[0] = _mm512_and_si512(a, m4);
-    o->v[1] = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
-    o->v[2] = _mm512_and_si512(b, m4);
-    o->v[3] = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4);
+    sdk_unpack_nibbles(sdk_loadq(p, n), &o->v[0], &o->v[1]);
+    sdk_unpack_nibbles(sdk_loadq(p + 8 * n, n), &o->v[2], &o->v[3]);
     const uint8_t *q = p + 16 * n;
     if (f == 2 || f == 3) {
         const __m512i sixteen = _mm512_set1_epi8(16);
@@ -101,9 +97,7 @@ SDK_TARGET int sdk_repack_legacy_rows(int type, const void *src, void *dst, long
                 for (int k = 0; k < 4; k++) _mm512_mask_storeu_epi64(p + 8 * n * k, kq, v[k]);
                 p += 32 * n;
             } else {
-                const __m512i m4 = _mm512_set1_epi8(0x0F);
-                const __m512i a = _mm512_or_si512(_mm512_and_si512(v[0], m4), _mm512_slli_epi16(_mm512_and_si512(v[1], m4), 4));
-                const __m512i b = _mm512_or_si512(_mm512_and_si512(v[2], m4), _mm512_slli_epi16(_mm512_and_si512(v[3], m4), 4));
+                const __m512i a = sdk_pack_nibbles(v[0], v[1]), b = sdk_pack_nibbles(v[2], v[3]);
                 _mm512_mask_storeu_epi64(p, kq, a);
                 _mm512_mask_storeu_epi64(p + 8 * n, kq, b);
                 p += 16 * n;

@@ -14,8 +14,7 @@ SDK_TARGET SDK_INLINE float sdk_dot_inline(const float *a, const float *b, long 
         s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
     }
     for (; i < n; i += 16) {
-        const long r = n - i;
-        const __mmask16 k = r >= 16 ? 0xFFFF : (__mmask16)((1u << r) - 1);
+        const __mmask16 k = sdk_mask16(n - i);
         s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, a + i), _mm512_maskz_loadu_ps(k, b + i), s0);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
@@ -31,8 +30,7 @@ SDK_TARGET void sdk_axpy_f32(float alpha, const float *x, float *y, long n) {
         _mm512_storeu_ps(y + i + 16, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16)));
     }
     for (; i < n; i += 16) {
-        const long r = n - i;
-        const __mmask16 k = r >= 16 ? 0xFFFF : (__mmask16)((1u << r) - 1);
+        const __mmask16 k = sdk_mask16(n - i);
         _mm512_mask_storeu_ps(y + i, k, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(k, x + i), _mm512_maskz_loadu_ps(k, y + i)));
     }
 }

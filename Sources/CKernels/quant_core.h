@@ -18,6 +18,19 @@ typedef struct {
     __m512 minv;   // K4/K5: -dmin*m_j (lanes 0..7, rest 0); LMIN: m of each lane's block
 } sdk_wblk;
 
+/// The packed layouts keep two unpacked vectors' 4-bit values in one (byte i = lo[i] | hi[i] << 4).
+SDK_TARGET SDK_INLINE __m512i sdk_pack_nibbles(__m512i lo, __m512i hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    return _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_slli_epi16(_mm512_and_si512(hi, m4), 4));
+}
+
+/// The inverse of sdk_pack_nibbles.
+SDK_TARGET SDK_INLINE void sdk_unpack_nibbles(__m512i x, __m512i *lo, __m512i *hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    *lo = _mm512_and_si512(x, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+}
+
 /// How a format combines the integer sums with the activation metadata.
 enum {
     SDK_MODE_K45 = 0,   // dx per block (scalar); min term: minv . fsum8

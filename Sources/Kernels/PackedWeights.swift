@@ -9,8 +9,8 @@ import SpecDecCKernels
 /// its scales together (same size as the GGUF data; described in CKernels/matmul_native.c). Q4_K and
 /// Q6_K blocks keep their size too, with the values' nibbles (and Q6_K's 2-bit high parts) in planes
 /// in the order of the unpacked vectors, and Q6_K's scales in lane order (CKernels/matmul_k.c), so
-/// that unpacking needs no byte gathers. The arithmetic is unchanged: a packed matrix gives results bit-identical to
-/// the GGUF layout.
+/// that unpacking needs no byte gathers. The arithmetic is unchanged: a packed matrix gives results
+/// bit-identical to the GGUF layout.
 /// Packing happens only when the vector kernels are available; other formats are returned as is.
 public final class PackedWeights: @unchecked Sendable {
     /// Kernel type number offset of the packed formats (matches dispatch.c).
