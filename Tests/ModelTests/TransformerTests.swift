@@ -1,7 +1,7 @@
 import XCTest
 import SpecDecGGUF
 import SpecDecKernels
-import SpecDecModel
+@testable import SpecDecModel
 import SpecDecTestSupport
 
 final class TransformerTests: XCTestCase {
@@ -94,6 +94,21 @@ final class TransformerTests: XCTestCase {
             XCTAssertTrue(q.allSatisfy(\.isFinite))
         }
         XCTAssertEqual(refLogits.count, ByteVocabulary.size)
+    }
+
+    func testOnlyAnEmbeddingTiedToTheOutputGetsAPackedCopy() throws {
+        try XCTSkipUnless(PackedWeights.canPack(.q8_0), "packed layouts are only used by the AVX-512 kernels")
+        for tied in [false, true] {
+            var spec = TinyModel.Spec(architecture: "llama")
+            spec.weightType = .q8_0
+            spec.embeddingType = .q8_0
+            spec.separateOutput = !tied
+            let tf = try Transformer(path: try TinyModel.write(spec), contextLength: 64, threads: 2)
+            // An untied embedding is only read a row per token: a packed copy would be resident for nothing.
+            XCTAssertEqual(tf.weights.tokenEmbedding.packed != nil, tied, "tied \(tied)")
+            XCTAssertNotNil(tf.weights.output.packed, "tied \(tied): the output layer is packed")
+            XCTAssertEqual(try tf.forward([1, 2, 3]).rows, 3)
+        }
     }
 
     func testTooManyTokensForTheContextThrowsAndLeavesTheCacheAlone() throws {
