@@ -22,6 +22,29 @@ public struct SpeedReport: Sendable, Codable {
     public var batch: [BatchTiming]
     public var peakRSSBytes: Int
     public var modelFileBytes: Int
+    /// Bytes of weight matrices read per decoded token (``Transformer/matrixBytesPerToken``).
+    public var matrixBytesPerToken: Int = 0
+    /// Memory read bandwidth measured by ``MemoryBandwidthProbe`` in this run, GB/s: the median of the
+    /// probes taken before the decode phase, before the batched forwards and at the end (0 when skipped).
+    public var memoryBandwidthGBps: Double = 0
+    /// Each probe's figure, in the order taken.
+    public var memoryBandwidthProbesGBps: [Double] = []
+
+    /// Bandwidth decoding used: matrix bytes per token x decode tokens/s, GB/s.
+    public var decodeGBps: Double { Double(matrixBytesPerToken) * decodeTokensPerSecond / 1e9 }
+    /// decodeGBps as a fraction of the measured bandwidth (0 when it was not measured).
+    public var decodeBandwidthFraction: Double { memoryBandwidthGBps > 0 ? decodeGBps / memoryBandwidthGBps : 0 }
+
+    public init(model: String, threads: Int, decodeTokensPerSecond: Double, prefillTokensPerSecond: Double,
+                batch: [BatchTiming], peakRSSBytes: Int, modelFileBytes: Int) {
+        self.model = model
+        self.threads = threads
+        self.decodeTokensPerSecond = decodeTokensPerSecond
+        self.prefillTokensPerSecond = prefillTokensPerSecond
+        self.batch = batch
+        self.peakRSSBytes = peakRSSBytes
+        self.modelFileBytes = modelFileBytes
+    }
 
     enum CodingKeys: String, CodingKey {
         case model, threads, batch
@@ -29,6 +52,41 @@ public struct SpeedReport: Sendable, Codable {
         case prefillTokensPerSecond = "prefill_tokens_per_second"
         case peakRSSBytes = "peak_rss_bytes"
         case modelFileBytes = "model_file_bytes"
+        case matrixBytesPerToken = "matrix_bytes_per_token"
+        case memoryBandwidthGBps = "memory_bandwidth_gb_per_second"
+        case memoryBandwidthProbesGBps = "memory_bandwidth_probes_gb_per_second"
+        case decodeGBps = "decode_gb_per_second"
+        case decodeBandwidthFraction = "decode_bandwidth_fraction"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        threads = try c.decode(Int.self, forKey: .threads)
+        decodeTokensPerSecond = try c.decode(Double.self, forKey: .decodeTokensPerSecond)
+        prefillTokensPerSecond = try c.decode(Double.self, forKey: .prefillTokensPerSecond)
+        batch = try c.decode([BatchTiming].self, forKey: .batch)
+        peakRSSBytes = try c.decode(Int.self, forKey: .peakRSSBytes)
+        modelFileBytes = try c.decodeIfPresent(Int.self, forKey: .modelFileBytes) ?? 0
+        matrixBytesPerToken = try c.decodeIfPresent(Int.self, forKey: .matrixBytesPerToken) ?? 0
+        memoryBandwidthGBps = try c.decodeIfPresent(Double.self, forKey: .memoryBandwidthGBps) ?? 0
+        memoryBandwidthProbesGBps = try c.decodeIfPresent([Double].self, forKey: .memoryBandwidthProbesGBps) ?? []
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(threads, forKey: .threads)
+        try c.encode(decodeTokensPerSecond, forKey: .decodeTokensPerSecond)
+        try c.encode(prefillTokensPerSecond, forKey: .prefillTokensPerSecond)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(peakRSSBytes, forKey: .peakRSSBytes)
+        try c.encode(modelFileBytes, forKey: .modelFileBytes)
+        try c.encode(matrixBytesPerToken, forKey: .matrixBytesPerToken)
+        try c.encode(memoryBandwidthGBps, forKey: .memoryBandwidthGBps)
+        try c.encode(memoryBandwidthProbesGBps, forKey: .memoryBandwidthProbesGBps)
+        try c.encode(decodeGBps, forKey: .decodeGBps)
+        try c.encode(decodeBandwidthFraction, forKey: .decodeBandwidthFraction)
     }
 
     /// A markdown table of the report.
@@ -36,6 +94,12 @@ public struct SpeedReport: Sendable, Codable {
         var s = "| model | threads | decode tok/s | prefill tok/s | peak RSS MiB |\n|---|---|---|---|---|\n"
         s += String(format: "| %@ | %d | %.1f | %.1f | %.0f |\n\n", model, threads, decodeTokensPerSecond,
                     prefillTokensPerSecond, Double(peakRSSBytes) / 1_048_576)
+        if memoryBandwidthGBps > 0 {
+            s += "| probe GB/s (median; each) | decode GB/s (matrix bytes x tok/s) | decode / probe |\n|---|---|---|\n"
+            s += String(format: "| %.1f (%@) | %.1f | %.0f%% |\n\n", memoryBandwidthGBps,
+                        memoryBandwidthProbesGBps.map { String(format: "%.1f", $0) }.joined(separator: ", "),
+                        decodeGBps, 100 * decodeBandwidthFraction)
+        }
         s += "| batch B | forward ms | ratio to B=1 |\n|---|---|---|\n"
         for b in batch { s += String(format: "| %d | %.1f | %.2f |\n", b.size, b.seconds * 1000, b.ratio) }
         return s
@@ -50,6 +114,8 @@ public struct SpeedBenchmark: Sendable {
     public var batchSizes = [1, 2, 4, 8, 16, 32]
     public var batchContext = 256
     public var repetitions = 5
+    /// The bandwidth probe run three times during the benchmark (`bytes` 0 skips it).
+    public var bandwidthProbe = MemoryBandwidthProbe()
 
     public init() {}
 
@@ -63,6 +129,20 @@ public struct SpeedBenchmark: Sendable {
         guard needed <= tf.contextLength else {
             throw EngineError.invalidParameter("the benchmark needs a context of \(needed) tokens; use --context \(needed)")
         }
+
+        var probes: [Double] = []
+        // The probe's buffer must not count in the reported peak RSS: the peak is read before each probe
+        // and the kernel's high-water mark reset after it (or, where that is refused, the probe skipped).
+        var peakBeforeProbes = 0
+        func probe() {
+            guard bandwidthProbe.bytes > 0 else { return }
+            peakBeforeProbes = max(peakBeforeProbes, peakResidentBytes())
+            guard resetPeakResidentBytes() else { return }
+            progress("memory bandwidth probe: \(bandwidthProbe.bytes >> 20) MiB x \(bandwidthProbe.passes)")
+            probes.append(bandwidthProbe.measure(pool: tf.pool))
+            _ = resetPeakResidentBytes()
+        }
+        probe()
 
         // Decode: a short prompt, then tokens one at a time (greedy). A phase with 0 tokens is skipped.
         progress("decode: \(decodeTokens) tokens x \(repetitions)")
@@ -89,6 +169,7 @@ public struct SpeedBenchmark: Sendable {
             if rep > 0 { prefillTimes.append(seconds(since: t0)) }
         }
 
+        probe()
         progress("batched forward at context \(batchContext): B = \(batchSizes.map(String.init).joined(separator: ", "))")
         tf.reset()
         _ = try tf.forward(randomTokens(batchContext), logits: .last)
@@ -110,11 +191,17 @@ public struct SpeedBenchmark: Sendable {
             timings.append(.init(size: b, seconds: m, ratio: m / (timings.first?.seconds ?? m)))
         }
         tf.reset()
+        probe()
         let size = (try? FileManager.default.attributesOfItem(atPath: model.file.path)[.size] as? Int) ?? 0
-        return SpeedReport(model: model.name, threads: tf.pool.threadCount,
-                           decodeTokensPerSecond: decodeTimes.isEmpty ? 0 : Double(decodeTokens) / median(decodeTimes),
-                           prefillTokensPerSecond: prefillTimes.isEmpty ? 0 : Double(prefillTokens) / median(prefillTimes),
-                           batch: timings, peakRSSBytes: peakResidentBytes(), modelFileBytes: size)
+        var report = SpeedReport(model: model.name, threads: tf.pool.threadCount,
+                                 decodeTokensPerSecond: decodeTimes.isEmpty ? 0 : Double(decodeTokens) / median(decodeTimes),
+                                 prefillTokensPerSecond: prefillTimes.isEmpty ? 0 : Double(prefillTokens) / median(prefillTimes),
+                                 batch: timings, peakRSSBytes: max(peakBeforeProbes, peakResidentBytes()),
+                                 modelFileBytes: size)
+        report.matrixBytesPerToken = tf.matrixBytesPerToken
+        report.memoryBandwidthProbesGBps = probes
+        report.memoryBandwidthGBps = median(probes)
+        return report
     }
 }
 
@@ -123,6 +210,14 @@ func median(_ xs: [Double]) -> Double {
     guard !xs.isEmpty else { return 0 }
     let s = xs.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Resets this process's peak resident set size (VmHWM) to its current size (Linux: "5" written to
+/// /proc/self/clear_refs). False where that is not possible.
+func resetPeakResidentBytes() -> Bool {
+    guard let f = fopen("/proc/self/clear_refs", "w") else { return false }
+    let ok = fputs("5", f) >= 0
+    return fclose(f) == 0 && ok
 }
 
 /// Peak resident set size of this process (VmHWM), in bytes.

@@ -73,6 +73,18 @@ public final class Transformer: @unchecked Sendable {
         scratch = Scratch(config: config, batch: 1, context: ctx)
     }
 
+    /// Bytes of weight matrices one decoded token reads: every layer's projections and the output
+    /// layer (the token embedding contributes one row, not counted). Decoding is bound by streaming
+    /// these bytes from memory once per token.
+    public var matrixBytesPerToken: Int {
+        func bytes(_ w: WeightMatrix) -> Int { w.rows * w.rowBytes }
+        var total = bytes(weights.output)
+        for l in weights.layers {
+            total += bytes(l.wq) + bytes(l.wk) + bytes(l.wv) + bytes(l.wo) + bytes(l.wGate) + bytes(l.wUp) + bytes(l.wDown)
+        }
+        return total
+    }
+
     /// Convenience: opens `path` and loads it.
     public convenience init(path: String, contextLength: Int? = nil, threads: Int? = nil) throws {
         try self.init(file: GGUFFile(path: path), contextLength: contextLength, threads: threads)

@@ -15,6 +15,8 @@ struct Speed: ParsableCommand {
     @Option(help: "Prompt tokens of the prefill figure (0 skips it).") var prefillTokens: Int = 512
     @Option(help: "Comma-separated batch sizes of the batched-forward figures; ratios are to the first.")
     var batchSizes: String = "1,2,4,8,16,32"
+    @Option(help: "MiB read by each memory bandwidth probe (run before decoding, before the batched forwards and at the end; 0 skips it).")
+    var bandwidthProbeMib: Int = 256
 
     func parsedBatchSizes() throws -> [Int] {
         let parts = batchSizes.split(separator: ",", omittingEmptySubsequences: false)
@@ -29,6 +31,9 @@ struct Speed: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
         if decodeTokens < 0 || prefillTokens < 0 { throw ValidationError("token counts must not be negative") }
+        if bandwidthProbeMib < 0 || bandwidthProbeMib > 65536 {
+            throw ValidationError("--bandwidth-probe-mib must be in 0...65536, got \(bandwidthProbeMib)")
+        }
         _ = try parsedBatchSizes()
     }
 
@@ -41,6 +46,7 @@ struct Speed: ParsableCommand {
             bench.decodeTokens = decodeTokens
             bench.prefillTokens = prefillTokens
             bench.batchSizes = try parsedBatchSizes()
+            bench.bandwidthProbe.bytes = bandwidthProbeMib << 20
             let report = try bench.run(loaded) { note($0) }
             switch format {
             case .text: emit(report.markdown)

@@ -46,7 +46,7 @@ final class CLITests: XCTestCase {
     func testSpeedJSONHasTheDocumentedFieldsAndPhasesCanBeChosen() throws {
         let path = try tinyPath()
         let r = try run(["speed", "--model", path, "--threads", "2", "--repetitions", "1", "--decode-tokens", "4",
-                         "--prefill-tokens", "8", "--batch-sizes", "1,3", "--format", "json"])
+                         "--prefill-tokens", "8", "--batch-sizes", "1,3", "--bandwidth-probe-mib", "16", "--format", "json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(obj["threads"] as? Int, 2)
@@ -58,18 +58,34 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(batch.map { $0["size"] as? Int }, [1, 3])
         XCTAssertEqual(batch.first?["ratio"] as? Double, 1.0)
         XCTAssertGreaterThan(batch.last?["seconds"] as? Double ?? 0, 0)
+        // three probes (before decoding, before the batched forwards, at the end) and their median
+        let probes = try XCTUnwrap(obj["memory_bandwidth_probes_gb_per_second"] as? [Double])
+        XCTAssertEqual(probes.count, 3)
+        XCTAssertTrue(probes.allSatisfy { $0 > 0 && $0.isFinite }, "\(probes)")
+        XCTAssertEqual(obj["memory_bandwidth_gb_per_second"] as? Double, probes.sorted()[1])
+        let bytes = try XCTUnwrap(obj["matrix_bytes_per_token"] as? Int)
+        XCTAssertGreaterThan(bytes, 0)
+        let decode = try XCTUnwrap(obj["decode_tokens_per_second"] as? Double)
+        let used = try XCTUnwrap(obj["decode_gb_per_second"] as? Double)
+        XCTAssertEqual(used, Double(bytes) * decode / 1e9, accuracy: 1e-9 * max(1, used))
+        XCTAssertEqual(obj["decode_bandwidth_fraction"] as? Double ?? -1, used / probes.sorted()[1], accuracy: 1e-9)
 
         let skipped = try run(["speed", "--model", path, "--repetitions", "1", "--decode-tokens", "0", "--prefill-tokens", "0",
-                               "--batch-sizes", "2", "--format", "json"])
+                               "--batch-sizes", "2", "--bandwidth-probe-mib", "0", "--format", "json"])
         XCTAssertEqual(skipped.status, 0, skipped.stderr)
         let s = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(skipped.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(s["decode_tokens_per_second"] as? Double, 0)
+        XCTAssertEqual(s["memory_bandwidth_probes_gb_per_second"] as? [Double], [], "the probe is skipped with 0 MiB")
+        XCTAssertEqual(s["decode_bandwidth_fraction"] as? Double, 0)
 
         for bad in ["0", "1,,2", "x", "1,1000"] {
             let e = try run(["speed", "--model", path, "--batch-sizes", bad])
             XCTAssertNotEqual(e.status, 0, bad)
             XCTAssertTrue(e.stderr.contains("--batch-sizes"), e.stderr)
         }
+        let badProbe = try run(["speed", "--model", path, "--bandwidth-probe-mib", "-1"])
+        XCTAssertNotEqual(badProbe.status, 0)
+        XCTAssertTrue(badProbe.stderr.contains("--bandwidth-probe-mib"), badProbe.stderr)
     }
 
     func testGenerateJSONHasTheDocumentedFields() throws {

@@ -31,6 +31,22 @@ final class TransformerTests: XCTestCase {
         }
     }
 
+    func testMatrixBytesPerTokenCountsEveryProjectionAndTheOutputLayerOnce() throws {
+        for arch in ["llama", "qwen2", "gemma3"] {
+            let tf = try tiny(arch)
+            // From the file: every layer's seven projections, plus the output layer (the token
+            // embedding when the model has no separate one).
+            let names = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"]
+            var expected = 0
+            for t in tf.file.tensors where t.name.hasPrefix("blk.") {
+                if names.contains(where: { t.name.hasSuffix(".\($0).weight") }) { expected += t.byteCount }
+            }
+            expected += (tf.file.info("output.weight") ?? tf.file.info("token_embd.weight"))?.byteCount ?? -1
+            XCTAssertEqual(tf.matrixBytesPerToken, expected, arch)
+            XCTAssertGreaterThan(expected, 0)
+        }
+    }
+
     func testTruncateThenForwardEqualsAFreshForward() throws {
         let prompt: [Int32] = [1, 2, 3, 4, 5, 6]
         let a: [Int32] = [50, 51, 52, 53, 54]
