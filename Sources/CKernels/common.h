@@ -20,16 +20,15 @@
 #define SDK_MAX_NB 8
 
 /// Bytes of metadata per 256-element block in the K activation layout:
-/// int32 bias16[16] (Q6_K: -32*sum of q over group g(p), in accumulator lane order),
-/// float fsum8[8] (d*sum of q per 32-value sub-block, natural order), float d.
+/// 64 bytes of zeros, float fsum8[8] (d*sum of q per 32-value sub-block, natural order), float d.
+/// (Q6_K's activation bytes are q + 128: quant_core.h, sdk_signed.)
 #define SDK_KMETA 128
-#define SDK_KMETA_BIAS 0
 #define SDK_KMETA_FSUM 64
 #define SDK_KMETA_D 96
 
 /// Metadata per 256-value super-block in the legacy activation layout: float dx[16] (the 32-block
-/// scale of accumulator lane p, block p/2), then int32 bias[16] (Q4_0/Q5_0/Q8_0: -offset * sum of the
-/// q summed in lane p) or float lsum[16] (Q4_1/Q5_1: dx * that sum).
+/// scale of accumulator lane p, block p/2), then float lsum[16] (Q4_1/Q5_1: dx * the sum of the q summed
+/// in lane p; zeros for Q4_0/Q5_0/Q8_0, whose activation bytes are q + 128: quant_core.h, sdk_signed).
 #define SDK_LMETA_DX 0
 #define SDK_LMETA_AUX 64
 

@@ -50,17 +50,16 @@ SDK_TARGET void sdk_quantize_act_k(const float *x, long nblocks, int8_t *qs, uin
         }
         const __m512i t0 = _mm512_load_si512(tmp), t1 = _mm512_load_si512(tmp + 64);
         const __m512i t2 = _mm512_load_si512(tmp + 128), t3 = _mm512_load_si512(tmp + 192);
+        // Q6_K: unsigned bytes q + 128 (its weights are signed, quant_core.h)
+        const __m512i flip = _mm512_set1_epi8(six ? (char)0x80 : 0);
         for (int k = 0; k < 4; k++) {
             const __m512i lo = _mm512_permutex2var_epi8(t0, pidx[k], t1);
             const __m512i hi = _mm512_permutex2var_epi8(t2, pidx[k], t3);
-            _mm512_storeu_si512(qs + 256 * b + 64 * k, _mm512_mask_blend_epi8(phi[k], lo, hi));
+            _mm512_storeu_si512(qs + 256 * b + 64 * k, _mm512_xor_si512(_mm512_mask_blend_epi8(phi[k], lo, hi), flip));
         }
-        int32_t bias[16];
-        for (int p = 0; p < 16; p++) bias[p] = six ? -32 * bsums[sdk_k_tables.q6_group[p]] : 0;
         float fs[8];
         for (int j = 0; j < 8; j++) fs[j] = d * (float)(bsums[2 * j] + bsums[2 * j + 1]);
         memset(m, 0, SDK_KMETA);
-        memcpy(m + SDK_KMETA_BIAS, bias, 64);
         memcpy(m + SDK_KMETA_FSUM, fs, 32);
         memcpy(m + SDK_KMETA_D, &d, 4);
     }
@@ -101,14 +100,15 @@ SDK_TARGET void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint
         for (int k = 0; k < 4; k++) {
             const __m512i v = _mm512_mask_blend_epi8(phi[k], _mm512_permutex2var_epi8(t0, pidx[k], t1),
                                                      _mm512_permutex2var_epi8(t2, pidx[k], t3));
-            _mm512_storeu_si512(qs + 256 * sb + 64 * k, v);
+            // formats with an offset: unsigned bytes q + 128 (their weights are signed, quant_core.h)
+            _mm512_storeu_si512(qs + 256 * sb + 64 * k, offset ? _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)) : v);
             lanes = _mm512_dpbusd_epi32(lanes, _mm512_set1_epi8(1), v);
         }
         uint8_t *m = meta + SDK_KMETA * sb;
         const __m512 dxv = _mm512_loadu_ps(dl);
         _mm512_storeu_ps((float *)(m + SDK_LMETA_DX), dxv);
         if (offset) {
-            _mm512_storeu_si512(m + SDK_LMETA_AUX, _mm512_mullo_epi32(lanes, _mm512_set1_epi32(-offset)));
+            _mm512_storeu_si512(m + SDK_LMETA_AUX, _mm512_setzero_si512());
         } else {
             _mm512_storeu_ps((float *)(m + SDK_LMETA_AUX), _mm512_mul_ps(dxv, _mm512_cvtepi32_ps(lanes)));
         }

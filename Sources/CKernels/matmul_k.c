@@ -88,7 +88,8 @@ SDK_TARGET SDK_INLINE void sdk_unpack_q5K(const uint8_t *row, long cols, long b,
     sdk_scales_k4_gpr(blk, o);
 }
 
-SDK_TARGET SDK_INLINE void sdk_unpack_q6K(const uint8_t *row, long cols, long b, sdk_wblk *o) {
+/// Q6_K values as unsigned 6-bit u (0..63), as the repacker stores them; the kernels take u - 32.
+SDK_TARGET SDK_INLINE void sdk_unpack_q6K_unsigned(const uint8_t *row, long cols, long b, sdk_wblk *o) {
     (void)cols;
     const uint8_t *blk = row + 210 * b;
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
@@ -107,6 +108,11 @@ SDK_TARGET SDK_INLINE void sdk_unpack_q6K(const uint8_t *row, long cols, long b,
     o->fsc = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_loadu_si512(sdk_k_tables.q6_group), sc),
                            _mm512_set1_ps(sdk_h2f(blk + 208)));
     o->minv = _mm512_setzero_ps();
+}
+
+SDK_TARGET SDK_INLINE void sdk_unpack_q6K(const uint8_t *row, long cols, long b, sdk_wblk *o) {
+    sdk_unpack_q6K_unsigned(row, cols, b, o);
+    sdk_signed(o, 32);
 }
 
 SDK_TARGET long sdk_scales_k4_mismatches(const uint8_t *headers, long n) {
@@ -176,6 +182,7 @@ SDK_TARGET SDK_INLINE void sdk_unpack_native_q6K(const uint8_t *row, long cols, 
     const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 192))));
     o->fsc = _mm512_mul_ps(sc, _mm512_set1_ps(sdk_h2f(blk + 208)));
     o->minv = _mm512_setzero_ps();
+    sdk_signed(o, 32);
 }
 
 SDK_TARGET int sdk_repack_q6K_rows(const void *src, void *dst, long rows, long cols) {
@@ -188,7 +195,7 @@ SDK_TARGET int sdk_repack_q6K_rows(const void *src, void *dst, long rows, long c
         uint8_t *out = (uint8_t *)dst + r * 210 * nb;
         for (long b = 0; b < nb; b++) {
             sdk_wblk w;
-            sdk_unpack_q6K(row, cols, b, &w);
+            sdk_unpack_q6K_unsigned(row, cols, b, &w);
             const uint8_t *blk = row + 210 * b;
             uint8_t *p = out + 210 * b;
             __m512i hi[4];

@@ -3,8 +3,9 @@
 // Work goes by super-blocks of 8 blocks (256 values; the last one of a row may be partial). They are
 // unpacked into four 64-byte vectors whose 32-bit lanes each hold values of one block (lane p: block
 // p/2), as for the K-quants, so a column costs 4 vpdpbusd plus one float scale per super-block.
-// Weights become unsigned bytes u (nibbles, 5-bit values, or q8 + 128):
-// dot = sum over lanes of dw*dx*(sum u*x + bias) [+ m * dx*sum x], bias = -offset*sum x (precomputed).
+// Q4_1/Q5_1 weights become unsigned bytes u (nibbles, 5-bit values): dot = sum over lanes of
+// dw*dx*(sum u*x) + m * dx*sum x. Q4_0/Q5_0/Q8_0 weights become signed bytes u - offset (Q8_0: q) and
+// meet unsigned activations (quant_core.h, sdk_signed).
 #include "quant_core.h"
 
 #if SDK_X86
@@ -38,8 +39,9 @@ SDK_TARGET SDK_INLINE void sdk_unpack_legacy(const uint8_t *row, long cols, long
         const __mmask8 kq = (__mmask8)((1u << nbl) - 1);
         for (int k = 0; k < 4; k++) {
             const __m512i g = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), kq, offs, p + 8 * k, 1);
-            o->v[k] = _mm512_xor_si512(g, _mm512_set1_epi8((char)0x80));
+            o->v[k] = g;
         }
+        sdk_signed(o, 0);
         o->fsc = _mm512_cvtph_ps(sdk_gather32(sdk_loadn(p, 0, valid), sdk_loadn(p, 64, valid), sdk_k_tables.q8_dA,
                                               sdk_loadn(p, 128, valid), sdk_loadn(p, 192, valid), sdk_k_tables.q8_dB));
         return;
@@ -66,13 +68,15 @@ SDK_TARGET SDK_INLINE void sdk_unpack_legacy(const uint8_t *row, long cols, long
             o->v[k] = _mm512_mask_add_epi8(o->v[k], hb, o->v[k], _mm512_set1_epi8(16));
         }
     }
+    if (f == 0 || f == 2) sdk_signed(o, f == 0 ? 8 : 16);
     o->fsc = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->dA, w1, w2, L->dB));
     if (f == 1 || f == 3) o->minv = _mm512_cvtph_ps(sdk_gather32(w0, w1, L->mA, w1, w2, L->mB));
 }
 
 SDK_LEGACY_FORMATS(sdk_rows_, sdk_unpack_legacy)
 
-/// The unpacked vectors of super-block `sb` of a GGUF-layout row (format index f), for the repacker.
+/// The unpacked vectors of super-block `sb` of a GGUF-layout row (format index f) in the unsigned form
+/// (values u; Q8_0: q + 128), for the repacker.
 SDK_TARGET void sdk_unpack_legacy_ref(const uint8_t *row, long cols, long sb, int f, __m512i v[4]) {
     sdk_wblk o;
     switch (f) {
@@ -82,7 +86,8 @@ SDK_TARGET void sdk_unpack_legacy_ref(const uint8_t *row, long cols, long sb, in
     case 3: sdk_unpack_legacy(row, cols, sb, &o, 3, 24); break;
     default: sdk_unpack_legacy(row, cols, sb, &o, 4, 34); break;
     }
-    for (int k = 0; k < 4; k++) v[k] = o.v[k];
+    const int offset = f == 0 ? 8 : f == 2 ? 16 : f == 4 ? 128 : 0;
+    for (int k = 0; k < 4; k++) v[k] = _mm512_add_epi8(o.v[k], _mm512_set1_epi8((char)offset));
 }
 
 #endif  // SDK_X86

@@ -37,6 +37,7 @@ SDK_TARGET SDK_INLINE void sdk_unpack_native(const uint8_t *row, long cols, long
         for (int k = 0; k < 4; k++) o->v[k] = sdk_loadq(p + 8 * n * k, n);
         o->fsc = sdk_lanes8(p + 32 * n, n);
         o->minv = _mm512_setzero_ps();
+        sdk_signed(o, 128);
         return;
     }
     sdk_unpack_nibbles(sdk_loadq(p, n), &o->v[0], &o->v[1]);
@@ -59,6 +60,7 @@ SDK_TARGET SDK_INLINE void sdk_unpack_native(const uint8_t *row, long cols, long
         }
         q += 4 * n;
     }
+    if (f == 0 || f == 2) sdk_signed(o, f == 0 ? 8 : 16);
     o->fsc = sdk_lanes8(q, n);
     o->minv = (f == 1 || f == 3) ? sdk_lanes8(q + 2 * n, n) : _mm512_setzero_ps();
 }

@@ -3,14 +3,18 @@
 ///
 /// K layout (for Q4_K/Q5_K/Q6_K weights), per column of `n` values (n % 256 == 0):
 ///   int8 qs[n], each 256-block's bytes in the order `KPermutation.table(type)` (the order in which the
-///   kernels unpack the weights), then per block `kMetaBytes` bytes: Int32 bias16[16] (Q6_K: −32·Σq over
-///   the 16-value group summed in accumulator lane p; zero otherwise), Float fsum8[8] (d·Σq per
-///   32-value sub-block), Float d.
+///   kernels unpack the weights), then per block `kMetaBytes` bytes: Int32 bias16[16], Float fsum8[8]
+///   (d·Σq per 32-value sub-block), Float d.
 /// Legacy layout (for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights), per column (n % 32 == 0), by super-blocks of
 ///   8 blocks of 32 (the last one zero-padded): int8 qs[256·S] in the order `KPermutation.table(type)`,
 ///   then per super-block `kMetaBytes` bytes: Float dx[16] (scale of block p/2 for accumulator lane p),
-///   then Int32 −offset·Σq over lane p (Q4_0: 8, Q5_0: 16, Q8_0: 128, stored +128) or, for Q4_1/Q5_1,
-///   Float dx·Σq over lane p. (Lane p sums bytes 4p...4p+3 of each of the four 64-byte vectors.)
+///   then Int32 bias[16] (Q4_0, Q5_0, Q8_0) or, for Q4_1/Q5_1, Float dx·Σq over lane p. (Lane p sums
+///   bytes 4p...4p+3 of each of the four 64-byte vectors.)
+/// Formats whose values carry an offset (Q4_0: 8, Q5_0: 16, Q8_0: 128, Q6_K: 32) differ between the
+///   two kernel families. The vector kernels unpack their weights as signed values and take the
+///   activations as unsigned bytes q + 128 (CKernels/quant_core.h, sdk_signed), so the biases are zero.
+///   The portable kernels (`permuted: false`) keep unsigned weights and signed q, with the bias
+///   −offset·Σq over each lane (Q6_K: over the 16-value group p).
 /// q = round-half-even(x · 127/amax), d = amax/127, per 32-value block (per 256 for the K layout).
 enum ActivationLayout {
     static let kMetaBytes = 128
@@ -128,12 +132,14 @@ func quantizeActivationsK(_ x: UnsafePointer<Float>, blocks: Int, qs dst: Unsafe
                 }
                 bsums[g] = s
             }
+            // The vector kernels' Q6_K activations are the unsigned bytes q + 128, with no bias.
+            let flip: UInt8 = permuted && type == .q6_K ? 0x80 : 0
             for i in 0..<256 {
-                dst.storeBytes(of: tmp[Int(perm[i])], toByteOffset: 256 * b + i, as: Int8.self)
+                dst.storeBytes(of: UInt8(bitPattern: tmp[Int(perm[i])]) ^ flip, toByteOffset: 256 * b + i, as: UInt8.self)
             }
-            if type == .q6_K {
+            if type == .q6_K && !permuted {
                 for p in 0..<16 {
-                    m.storeBytes(of: -32 * bsums[permuted ? KPermutation.k6Group(p) : p],
+                    m.storeBytes(of: -32 * bsums[p],
                                  toByteOffset: ActivationLayout.kMetaBias + 4 * p, as: Int32.self)
                 }
             }
@@ -171,16 +177,20 @@ func quantizeActivationsLegacy(_ x: UnsafePointer<Float>, count n: Int, qs dst: 
                 }
                 dl[2 * j] = d; dl[2 * j + 1] = d
             }
+            // The vector kernels' activations for formats with an offset are the unsigned bytes q + 128,
+            // with no bias (their weights are signed); the portable kernels' are q, with the bias.
+            let flip: UInt8 = permuted && offset > 0 ? 0x80 : 0
             var lanes = SIMD16<Int32>()
             for i in 0..<256 {
                 let q = tmp[Int(perm[i])]
-                dst.storeBytes(of: q, toByteOffset: 256 * sb + i, as: Int8.self)
+                dst.storeBytes(of: UInt8(bitPattern: q) ^ flip, toByteOffset: 256 * sb + i, as: UInt8.self)
                 lanes[permuted ? (i % 64) / 4 : i / 16] += Int32(q)
             }
             let m = meta + ActivationLayout.kMetaBytes * sb
             m.storeBytes(of: dl, toByteOffset: ActivationLayout.lMetaDx, as: SIMD16<Float>.self)
             if offset > 0 {
-                m.storeBytes(of: lanes &* -offset, toByteOffset: ActivationLayout.lMetaAux, as: SIMD16<Int32>.self)
+                let bias = permuted ? SIMD16<Int32>() : lanes &* -offset
+                m.storeBytes(of: bias, toByteOffset: ActivationLayout.lMetaAux, as: SIMD16<Int32>.self)
             } else {
                 m.storeBytes(of: dl * SIMD16<Float>(lanes), toByteOffset: ActivationLayout.lMetaAux, as: SIMD16<Float>.self)
             }

@@ -23,9 +23,9 @@ static inline void sdk_pause(void) {
 int sdk_cpu_supported(void);
 
 /// Quantizes `nblocks` blocks of 256 floats into the K activation layout for weights of ggml type
-/// `type` (12, 13: Q4_K/Q5_K; 14: Q6_K): int8 qs[256*nblocks] at `qs`, each block's bytes in the
-/// order of sdk_k_permutation(type), and per block 128 bytes of metadata at `meta`:
-/// int32 bias16[16] (Q6_K only), float fsum8[8] (d*sum(q) per 32 values), float d.
+/// `type` (12, 13: Q4_K/Q5_K; 14: Q6_K): int8 q[256*nblocks] at `qs` (stored as the unsigned bytes
+/// q + 128 for Q6_K), each block's bytes in the order of sdk_k_permutation(type), and per block 128
+/// bytes of metadata at `meta`: 64 zero bytes, float fsum8[8] (d*sum(q) per 32 values), float d.
 void sdk_quantize_act_k(const float *x, long nblocks, int8_t *qs, uint8_t *meta, int type);
 
 /// The order (element index of each byte) of the 256 activation bytes of a (super-)block for weights of
@@ -34,9 +34,9 @@ const uint8_t *sdk_k_permutation(int type);
 
 /// Quantizes `n` floats (a multiple of 32) into the legacy activation layout for weights of ggml type
 /// `type` (2, 3, 6, 7, 8: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): per super-block of 8 blocks of 32 (the last
-/// one zero-padded), 256 int8 at `qs` in the order of sdk_k_permutation(type), and 128 bytes at `meta`:
-/// float dx[16] (lane p: scale of block p/2), then int32 -offset*(sum of the q summed in lane p) for
-/// Q4_0/Q5_0/Q8_0 (offsets 8, 16, 128) or float dx*(that sum) for Q4_1/Q5_1.
+/// one zero-padded), 256 int8 q at `qs` in the order of sdk_k_permutation(type) (stored as the unsigned
+/// bytes q + 128 for Q4_0/Q5_0/Q8_0), and 128 bytes at `meta`: float dx[16] (lane p: scale of block
+/// p/2), then float dx*(sum of the q summed in lane p) for Q4_1/Q5_1, zeros for the others.
 void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint8_t *meta, int type);
 
 /// Computes out[c*outStride + r] = dot(row r of W, activation column c) for r in r0..<r1, c in 0..<batch.
