@@ -19,12 +19,13 @@
 /// Most activation columns one pass over a weight row serves (accumulators live in registers).
 #define SDK_MAX_NB 8
 
-/// Bytes of metadata per 256-element block in the K activation layout:
-/// 64 bytes of zeros, float fsum8[8] (d*sum of q per 32-value sub-block, natural order), float d.
+/// Bytes of metadata per 256-element block in the K activation layout: float fsum8[8] (d*sum of q per
+/// 32-value sub-block, natural order), float d, zeros. The first 64 bytes are one vector: the min term
+/// multiplies it by a weight vector whose lanes 8-15 are zero, with the load folded into the FMA.
 /// (Q6_K's activation bytes are q + 128: quant_core.h, sdk_signed.)
 #define SDK_KMETA 128
-#define SDK_KMETA_FSUM 64
-#define SDK_KMETA_D 96
+#define SDK_KMETA_FSUM 0
+#define SDK_KMETA_D 32
 
 /// Metadata per 256-value super-block in the legacy activation layout: float dx[16] (the 32-block
 /// scale of accumulator lane p, block p/2), then float lsum[16] (Q4_1/Q5_1: dx * the sum of the q summed

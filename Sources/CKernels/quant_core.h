@@ -81,8 +81,7 @@ SDK_TARGET SDK_INLINE void sdk_quant_impl(const uint8_t *w, long cols, const uin
                                        : _mm512_loadu_ps((const float *)(meta + SDK_LMETA_DX));
             acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(wb.fsc, dx), acc[c]);
             if (mode == SDK_MODE_K45)
-                acc[c] = _mm512_fmadd_ps(wb.minv, _mm512_zextps256_ps512(_mm256_loadu_ps((const float *)(meta + SDK_KMETA_FSUM))),
-                                         acc[c]);
+                acc[c] = _mm512_fmadd_ps(wb.minv, _mm512_loadu_ps((const float *)(meta + SDK_KMETA_FSUM)), acc[c]);
             if (mode == SDK_MODE_LMIN)
                 acc[c] = _mm512_fmadd_ps(wb.minv, _mm512_loadu_ps((const float *)(meta + SDK_LMETA_AUX)), acc[c]);
         }

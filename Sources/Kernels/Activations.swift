@@ -3,8 +3,9 @@
 ///
 /// K layout (for Q4_K/Q5_K/Q6_K weights), per column of `n` values (n % 256 == 0):
 ///   int8 qs[n], each 256-block's bytes in the order `KPermutation.table(type)` (the order in which the
-///   kernels unpack the weights), then per block `kMetaBytes` bytes: Int32 bias16[16], Float fsum8[8]
-///   (d·Σq per 32-value sub-block), Float d.
+///   kernels unpack the weights), then per block `kMetaBytes` bytes: Float fsum8[8] (d·Σq per 32-value
+///   sub-block), Float d, zeros to byte 64 (the vector kernels read bytes 0-63 as one vector), then
+///   Int32 bias16[16] (portable kernels, Q6_K only; zero otherwise).
 /// Legacy layout (for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights), per column (n % 32 == 0), by super-blocks of
 ///   8 blocks of 32 (the last one zero-padded): int8 qs[256·S] in the order `KPermutation.table(type)`,
 ///   then per super-block `kMetaBytes` bytes: Float dx[16] (scale of block p/2 for accumulator lane p),
@@ -18,9 +19,9 @@
 /// q = round-half-even(x · 127/amax), d = amax/127, per 32-value block (per 256 for the K layout).
 enum ActivationLayout {
     static let kMetaBytes = 128
-    static let kMetaBias = 0
-    static let kMetaFsum = 64
-    static let kMetaD = 96
+    static let kMetaFsum = 0
+    static let kMetaD = 32
+    static let kMetaBias = 64
 
     /// Bytes of one K-layout column of n values, rounded up to 64.
     static func kStride(_ n: Int) -> Int { roundUp64(n + n / 256 * kMetaBytes) }
