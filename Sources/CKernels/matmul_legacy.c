@@ -75,8 +75,8 @@ SDK_TARGET SDK_INLINE void sdk_unpack_legacy(const uint8_t *row, long cols, long
 
 SDK_LEGACY_FORMATS(sdk_rows_, sdk_unpack_legacy)
 
-/// The unpacked vectors of super-block `sb` of a GGUF-layout row (format index f) in the unsigned form
-/// (values u; Q8_0: q + 128), for the repacker.
+/// The unpacked vectors of super-block `sb` of a GGUF-layout row (format index f), for the repacker: the
+/// unsigned values u of the 4/5-bit formats, Q8_0's signed q.
 SDK_TARGET void sdk_unpack_legacy_ref(const uint8_t *row, long cols, long sb, int f, __m512i v[4]) {
     sdk_wblk o;
     switch (f) {
@@ -86,7 +86,7 @@ SDK_TARGET void sdk_unpack_legacy_ref(const uint8_t *row, long cols, long sb, in
     case 3: sdk_unpack_legacy(row, cols, sb, &o, 3, 24); break;
     default: sdk_unpack_legacy(row, cols, sb, &o, 4, 34); break;
     }
-    const int offset = f == 0 ? 8 : f == 2 ? 16 : f == 4 ? 128 : 0;
+    const int offset = f == 0 ? 8 : f == 2 ? 16 : 0;
     for (int k = 0; k < 4; k++) v[k] = _mm512_add_epi8(o.v[k], _mm512_set1_epi8((char)offset));
 }
 

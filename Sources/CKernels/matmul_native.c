@@ -3,7 +3,7 @@
 //
 // A row keeps its GGUF size; each super-block of n <= 8 blocks (8 except maybe the last one of a row)
 // is stored as:
-//   Q8_0:  4 regions of 8n bytes (vector k: qword q = values 8k..8k+7 of block q, as q + 128), then n f16 d
+//   Q8_0:  4 regions of 8n bytes (vector k: qword q = values 8k..8k+7 of block q, signed), then n f16 d
 //   Q4_*:  2 regions of 8n bytes (region h, byte 8q+t: v[2h][8q+t] | v[2h+1][8q+t] << 4), n f16 d, [Q4_1: n f16 m]
 //   Q5_*:  the Q4 nibbles, then 4 regions of n bytes (bit t of byte q of region k: bit 4 of v[k][8q+t]),
 //          n f16 d, [Q5_1: n f16 m]
@@ -37,7 +37,7 @@ SDK_TARGET SDK_INLINE void sdk_unpack_native(const uint8_t *row, long cols, long
         for (int k = 0; k < 4; k++) o->v[k] = sdk_loadq(p + 8 * n * k, n);
         o->fsc = sdk_lanes8(p + 32 * n, n);
         o->minv = _mm512_setzero_ps();
-        sdk_signed(o, 128);
+        sdk_signed(o, 0);  // stored signed
         return;
     }
     sdk_unpack_nibbles(sdk_loadq(p, n), &o->v[0], &o->v[1]);
