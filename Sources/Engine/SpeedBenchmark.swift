@@ -30,6 +30,15 @@ public struct SpeedReport: Sendable, Codable {
     /// Each probe's figure, in the order taken.
     public var memoryBandwidthProbesGBps: [Double] = []
 
+    /// Where the time of a batched forward goes (`--breakdown`): per batch size, the median seconds of
+    /// each ``ForwardProfile/Part`` over profiled repetitions run after the timed ones.
+    public struct BatchBreakdown: Sendable, Codable {
+        public var size: Int
+        /// Seconds by part name (``ForwardProfile/Part/description``).
+        public var parts: [String: Double]
+    }
+    public var breakdown: [BatchBreakdown]?
+
     /// Bandwidth decoding used: matrix bytes per token x decode tokens/s, GB/s.
     public var decodeGBps: Double { Double(matrixBytesPerToken) * decodeTokensPerSecond / 1e9 }
     /// decodeGBps as a fraction of the measured bandwidth (0 when it was not measured).
@@ -57,6 +66,7 @@ public struct SpeedReport: Sendable, Codable {
         case memoryBandwidthProbesGBps = "memory_bandwidth_probes_gb_per_second"
         case decodeGBps = "decode_gb_per_second"
         case decodeBandwidthFraction = "decode_bandwidth_fraction"
+        case breakdown
     }
 
     public init(from decoder: Decoder) throws {
@@ -71,6 +81,7 @@ public struct SpeedReport: Sendable, Codable {
         matrixBytesPerToken = try c.decodeIfPresent(Int.self, forKey: .matrixBytesPerToken) ?? 0
         memoryBandwidthGBps = try c.decodeIfPresent(Double.self, forKey: .memoryBandwidthGBps) ?? 0
         memoryBandwidthProbesGBps = try c.decodeIfPresent([Double].self, forKey: .memoryBandwidthProbesGBps) ?? []
+        breakdown = try c.decodeIfPresent([BatchBreakdown].self, forKey: .breakdown)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -87,6 +98,7 @@ public struct SpeedReport: Sendable, Codable {
         try c.encode(memoryBandwidthProbesGBps, forKey: .memoryBandwidthProbesGBps)
         try c.encode(decodeGBps, forKey: .decodeGBps)
         try c.encode(decodeBandwidthFraction, forKey: .decodeBandwidthFraction)
+        try c.encodeIfPresent(breakdown, forKey: .breakdown)
     }
 
     /// A markdown table of the report.
@@ -102,6 +114,13 @@ public struct SpeedReport: Sendable, Codable {
         }
         s += "| batch B | forward ms | ratio to B=1 |\n|---|---|---|\n"
         for b in batch { s += String(format: "| %d | %.1f | %.2f |\n", b.size, b.seconds * 1000, b.ratio) }
+        if let breakdown, !breakdown.isEmpty {
+            s += "\n| part (ms, median of profiled forwards) |" + breakdown.map { " B=\($0.size) |" }.joined() + "\n"
+            s += "|---|" + breakdown.map { _ in "---|" }.joined() + "\n"
+            for part in ForwardProfile.Part.allCases {
+                s += "| \(part) |" + breakdown.map { String(format: " %.2f |", ($0.parts[part.description] ?? 0) * 1000) }.joined() + "\n"
+            }
+        }
         return s
     }
 }
@@ -116,6 +135,9 @@ public struct SpeedBenchmark: Sendable {
     public var repetitions = 5
     /// The bandwidth probe run three times during the benchmark (`bytes` 0 skips it).
     public var bandwidthProbe = MemoryBandwidthProbe()
+    /// Also time the batched forwards by part (``ForwardProfile``), in extra repetitions after the timed
+    /// ones (so that the clock reads do not touch the main figures).
+    public var breakdown = false
 
     public init() {}
 
@@ -185,6 +207,19 @@ public struct SpeedBenchmark: Sendable {
                 if rep > 0 { times[i].append(seconds(since: t0)) }
             }
         }
+        var profiled = [[ForwardProfile]](repeating: [], count: batches.count)
+        if breakdown {
+            progress("breakdown: \(repetitions) profiled forwards per batch size")
+            for _ in 0..<repetitions {
+                for (i, tokens) in batches.enumerated() {
+                    tf.truncate(to: batchContext)
+                    tf.profile = ForwardProfile()
+                    _ = try tf.forward(tokens, logits: .all)
+                    if let p = tf.profile { profiled[i].append(p) }
+                }
+            }
+            tf.profile = nil
+        }
         var timings: [SpeedReport.BatchTiming] = []
         for (i, b) in batchSizes.enumerated() {
             let m = median(times[i])
@@ -201,6 +236,13 @@ public struct SpeedBenchmark: Sendable {
         report.matrixBytesPerToken = tf.matrixBytesPerToken
         report.memoryBandwidthProbesGBps = probes
         report.memoryBandwidthGBps = median(probes)
+        if breakdown {
+            report.breakdown = batchSizes.enumerated().map { i, b in
+                var parts: [String: Double] = [:]
+                for part in ForwardProfile.Part.allCases { parts[part.description] = median(profiled[i].map { $0[part] }) }
+                return SpeedReport.BatchBreakdown(size: b, parts: parts)
+            }
+        }
         return report
     }
 }

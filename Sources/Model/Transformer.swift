@@ -53,6 +53,8 @@ public final class Transformer: @unchecked Sendable {
     let packedWeights: PackedWeights?
     let matmul: MatMul
     var scratch: Scratch
+    /// When set, forward passes add their wall time by part to it (a few dozen clock reads per layer).
+    public var profile: ForwardProfile?
 
     /// Loads a model. `contextLength` defaults to min(trained context, 4096); `threads` to the core count.
     /// `exactMatmul` uses float activations and dequantized weights in every matrix product (slow;
@@ -130,6 +132,9 @@ public final class Transformer: @unchecked Sendable {
             throw ModelError.tokenOutOfRange(token: t, vocabularySize: config.vocabularySize)
         }
         let n = tokens.count
+        let forwardStart = DispatchTime.now().uptimeNanoseconds
+        profile?.beginForward()
+        defer { profile?.finishForward(nanoseconds: DispatchTime.now().uptimeNanoseconds - forwardStart) }
         if scratch.batch < n { scratch = Scratch(config: config, batch: max(n, scratch.batch * 2), context: cache.capacity) }
         let c = config
         let d = c.embeddingLength
@@ -153,42 +158,56 @@ public final class Transformer: @unchecked Sendable {
         // Final norm and output projection for the selected rows.
         let firstRow = selection == .all ? 0 : n - 1
         let rows = n - firstRow
-        for b in firstRow..<n { rmsNormalize(s.x + b * d, weights.outputNorm, s.xb + (b - firstRow) * d, d, c.rmsEpsilon) }
         let vocab = c.vocabularySize
         if s.logitsCapacity < rows * vocab { s.growLogits(rows * vocab) }
-        matmul.multiply(weights.output, input: s.xb, inStride: d, batch: rows, output: s.logits, outStride: vocab)
-        if c.finalLogitSoftcap > 0 {
-            let cap = c.finalLogitSoftcap
-            for i in 0..<(rows * vocab) { s.logits[i] = cap * tanhf(s.logits[i] / cap) }
+        timed(.outputLayer) {
+            for b in firstRow..<n { rmsNormalize(s.x + b * d, weights.outputNorm, s.xb + (b - firstRow) * d, d, c.rmsEpsilon) }
+            matmul.multiply(weights.output, input: s.xb, inStride: d, batch: rows, output: s.logits, outStride: vocab)
+            if c.finalLogitSoftcap > 0 {
+                let cap = c.finalLogitSoftcap
+                for i in 0..<(rows * vocab) { s.logits[i] = cap * tanhf(s.logits[i] / cap) }
+            }
         }
         return Logits(base: s.logits, rows: rows, vocabularySize: vocab)
+    }
+
+    /// Runs `body`, adding its wall time to `part` when profiling.
+    @inline(__always)
+    private func timed(_ part: ForwardProfile.Part, _ body: () -> Void) {
+        guard profile != nil else { return body() }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        profile?.add(part, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
     }
 
     private func attentionBlock(layer l: Int, start: Int, count n: Int) {
         let c = config
         let w = weights.layers[l]
         let s = scratch
+        let cache = self.cache
         let d = c.embeddingLength
         let hd = c.headDim
         let qDim = c.headCount * hd
         let kvDim = c.kvHeadCount * hd
         for b in 0..<n { rmsNormalize(s.x + b * d, w.attnNorm, s.xb + b * d, d, c.rmsEpsilon) }
-        matmul.multiply(w.wq, input: s.xb, inStride: d, batch: n, output: s.q, outStride: qDim)
-        matmul.multiply(w.wk, input: s.xb, inStride: d, batch: n, output: s.k, outStride: kvDim)
-        matmul.multiply(w.wv, input: s.xb, inStride: d, batch: n, output: s.v, outStride: kvDim)
         let sliding = c.isSlidingLayer(l)
-        for b in 0..<n {
-            let q = s.q + b * qDim, k = s.k + b * kvDim, v = s.v + b * kvDim
-            if let bq = w.bq { addInPlace(q, bq, qDim) }
-            if let bk = w.bk { addInPlace(k, bk, kvDim) }
-            if let bv = w.bv { addInPlace(v, bv, kvDim) }
-            if let qn = w.qNorm { for h in 0..<c.headCount { rmsNormalize(q + h * hd, qn, q + h * hd, hd, c.rmsEpsilon) } }
-            if let kn = w.kNorm { for h in 0..<c.kvHeadCount { rmsNormalize(k + h * hd, kn, k + h * hd, hd, c.rmsEpsilon) } }
-            let (cosT, sinT) = s.rope(row: b, local: sliding)
-            for h in 0..<c.headCount { applyRoPE(q + h * hd, cosT, sinT, hd, c.ropeStyle) }
-            for h in 0..<c.kvHeadCount { applyRoPE(k + h * hd, cosT, sinT, hd, c.ropeStyle) }
-            cache.keyPointer(layer: l, position: start + b).update(from: k, count: kvDim)
-            cache.valuePointer(layer: l, position: start + b).update(from: v, count: kvDim)
+        timed(.attentionProjections) {
+            matmul.multiply(w.wq, input: s.xb, inStride: d, batch: n, output: s.q, outStride: qDim)
+            matmul.multiply(w.wk, input: s.xb, inStride: d, batch: n, output: s.k, outStride: kvDim)
+            matmul.multiply(w.wv, input: s.xb, inStride: d, batch: n, output: s.v, outStride: kvDim)
+            for b in 0..<n {
+                let q = s.q + b * qDim, k = s.k + b * kvDim, v = s.v + b * kvDim
+                if let bq = w.bq { addInPlace(q, bq, qDim) }
+                if let bk = w.bk { addInPlace(k, bk, kvDim) }
+                if let bv = w.bv { addInPlace(v, bv, kvDim) }
+                if let qn = w.qNorm { for h in 0..<c.headCount { rmsNormalize(q + h * hd, qn, q + h * hd, hd, c.rmsEpsilon) } }
+                if let kn = w.kNorm { for h in 0..<c.kvHeadCount { rmsNormalize(k + h * hd, kn, k + h * hd, hd, c.rmsEpsilon) } }
+                let (cosT, sinT) = s.rope(row: b, local: sliding)
+                for h in 0..<c.headCount { applyRoPE(q + h * hd, cosT, sinT, hd, c.ropeStyle) }
+                for h in 0..<c.kvHeadCount { applyRoPE(k + h * hd, cosT, sinT, hd, c.ropeStyle) }
+                cache.keyPointer(layer: l, position: start + b).update(from: k, count: kvDim)
+                cache.valuePointer(layer: l, position: start + b).update(from: v, count: kvDim)
+            }
         }
         // Attention: one task per (row, key/value head, part of its query-head group). The heads of a
         // group share their key and value rows; the group is split only when there are fewer units than
@@ -197,30 +216,33 @@ public final class Transformer: @unchecked Sendable {
         let kvHeads = c.kvHeadCount
         let group = heads / kvHeads
         let window = sliding ? c.slidingWindow : 0
-        let cache = self.cache
         let cap = cache.capacity
         let units = n * kvHeads
         let parts = max(1, min(group, (pool.threadCount + units - 1) / units))
         let perPart = (group + parts - 1) / parts
-        pool.run(tasks: units * parts) { task in
-            let unit = task / parts, part = task % parts
-            let b = unit / kvHeads, g = unit % kvHeads
-            let h0 = g * group + part * perPart
-            let count = min(perPart, (g + 1) * group - h0)
-            if count <= 0 { return }
-            let pos = start + b
-            let first = window > 0 ? max(0, pos - window + 1) : 0
-            let kvOff = g * hd
-            attend(queries: s.q + b * qDim + h0 * hd, queryStride: hd, heads: count,
-                   keys: cache.keyPointer(layer: l, position: first) + kvOff,
-                   values: cache.valuePointer(layer: l, position: first) + kvOff, rowStride: cache.kvDim,
-                   positions: pos - first + 1, headDim: hd, scale: c.attentionScale,
-                   scores: s.scores + (b * heads + h0) * cap, output: s.attn + b * qDim + h0 * hd, outputStride: hd)
+        timed(.attention) {
+            pool.run(tasks: units * parts) { task in
+                let unit = task / parts, part = task % parts
+                let b = unit / kvHeads, g = unit % kvHeads
+                let h0 = g * group + part * perPart
+                let count = min(perPart, (g + 1) * group - h0)
+                if count <= 0 { return }
+                let pos = start + b
+                let first = window > 0 ? max(0, pos - window + 1) : 0
+                let kvOff = g * hd
+                attend(queries: s.q + b * qDim + h0 * hd, queryStride: hd, heads: count,
+                       keys: cache.keyPointer(layer: l, position: first) + kvOff,
+                       values: cache.valuePointer(layer: l, position: first) + kvOff, rowStride: cache.kvDim,
+                       positions: pos - first + 1, headDim: hd, scale: c.attentionScale,
+                       scores: s.scores + (b * heads + h0) * cap, output: s.attn + b * qDim + h0 * hd, outputStride: hd)
+            }
         }
-        matmul.multiply(w.wo, input: s.attn, inStride: qDim, batch: n, output: s.xb, outStride: d)
-        for b in 0..<n {
-            if let pn = w.postAttnNorm { rmsNormalize(s.xb + b * d, pn, s.xb + b * d, d, c.rmsEpsilon) }
-            addInPlace(s.x + b * d, s.xb + b * d, d)
+        timed(.attentionOutput) {
+            matmul.multiply(w.wo, input: s.attn, inStride: qDim, batch: n, output: s.xb, outStride: d)
+            for b in 0..<n {
+                if let pn = w.postAttnNorm { rmsNormalize(s.xb + b * d, pn, s.xb + b * d, d, c.rmsEpsilon) }
+                addInPlace(s.x + b * d, s.xb + b * d, d)
+            }
         }
     }
 
@@ -231,17 +253,23 @@ public final class Transformer: @unchecked Sendable {
         let d = c.embeddingLength
         let f = c.feedForwardLength
         for b in 0..<n { rmsNormalize(s.x + b * d, w.ffnNorm, s.xb + b * d, d, c.rmsEpsilon) }
-        matmul.multiply(w.wGate, input: s.xb, inStride: d, batch: n, output: s.gate, outStride: f)
-        matmul.multiply(w.wUp, input: s.xb, inStride: d, batch: n, output: s.up, outStride: f)
-        if c.architecture == .gemma3 {
-            geluGate(s.gate, s.up, n * f, pool: pool)
-        } else {
-            siluGate(s.gate, s.up, n * f, pool: pool)
+        timed(.feedForwardUp) {
+            matmul.multiply(w.wGate, input: s.xb, inStride: d, batch: n, output: s.gate, outStride: f)
+            matmul.multiply(w.wUp, input: s.xb, inStride: d, batch: n, output: s.up, outStride: f)
         }
-        matmul.multiply(w.wDown, input: s.gate, inStride: f, batch: n, output: s.xb, outStride: d)
-        for b in 0..<n {
-            if let pn = w.postFFNNorm { rmsNormalize(s.xb + b * d, pn, s.xb + b * d, d, c.rmsEpsilon) }
-            addInPlace(s.x + b * d, s.xb + b * d, d)
+        timed(.activation) {
+            if c.architecture == .gemma3 {
+                geluGate(s.gate, s.up, n * f, pool: pool)
+            } else {
+                siluGate(s.gate, s.up, n * f, pool: pool)
+            }
+        }
+        timed(.feedForwardDown) {
+            matmul.multiply(w.wDown, input: s.gate, inStride: f, batch: n, output: s.xb, outStride: d)
+            for b in 0..<n {
+                if let pn = w.postFFNNorm { rmsNormalize(s.xb + b * d, pn, s.xb + b * d, d, c.rmsEpsilon) }
+                addInPlace(s.x + b * d, s.xb + b * d, d)
+            }
         }
     }
 }

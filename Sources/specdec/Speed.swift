@@ -17,6 +17,8 @@ struct Speed: ParsableCommand {
     var batchSizes: String = "1,2,4,8,16,32"
     @Option(help: "MiB read by each memory bandwidth probe (run before decoding, before the batched forwards and at the end; 0 skips it).")
     var bandwidthProbeMib: Int = 256
+    @Flag(help: "Also time the batched forwards by part (projections, attention, feed-forward, output layer), in extra repetitions.")
+    var breakdown = false
 
     func parsedBatchSizes() throws -> [Int] {
         let parts = batchSizes.split(separator: ",", omittingEmptySubsequences: false)
@@ -47,6 +49,7 @@ struct Speed: ParsableCommand {
             bench.prefillTokens = prefillTokens
             bench.batchSizes = try parsedBatchSizes()
             bench.bandwidthProbe.bytes = bandwidthProbeMib << 20
+            bench.breakdown = breakdown
             let report = try bench.run(loaded) { note($0) }
             switch format {
             case .text: emit(report.markdown)

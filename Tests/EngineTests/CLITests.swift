@@ -70,6 +70,26 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(used, Double(bytes) * decode / 1e9, accuracy: 1e-9 * max(1, used))
         XCTAssertEqual(obj["decode_bandwidth_fraction"] as? Double ?? -1, used / probes.sorted()[1], accuracy: 1e-9)
 
+        XCTAssertNil(obj["breakdown"], "the breakdown only with --breakdown")
+
+        let parts = try run(["speed", "--model", path, "--repetitions", "2", "--decode-tokens", "0", "--prefill-tokens", "0",
+                             "--batch-sizes", "1,4", "--bandwidth-probe-mib", "0", "--breakdown", "--format", "json"])
+        XCTAssertEqual(parts.status, 0, parts.stderr)
+        let p = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(parts.stdout.utf8)) as? [String: Any])
+        let rows = try XCTUnwrap(p["breakdown"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["size"] as? Int }, [1, 4])
+        for row in rows {
+            let byPart = try XCTUnwrap(row["parts"] as? [String: Double])
+            XCTAssertEqual(Set(byPart.keys), ["attention_projections", "attention", "attention_output", "feed_forward_up",
+                                              "activation", "feed_forward_down", "output_layer", "other"])
+            XCTAssertGreaterThan(byPart["output_layer"] ?? 0, 0)
+            XCTAssertTrue(byPart.values.allSatisfy { $0 >= 0 && $0.isFinite })
+        }
+        let text = try run(["speed", "--model", path, "--repetitions", "1", "--decode-tokens", "0", "--prefill-tokens", "0",
+                            "--batch-sizes", "2", "--bandwidth-probe-mib", "0", "--breakdown"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("| feed_forward_down |"), text.stdout)
+
         let skipped = try run(["speed", "--model", path, "--repetitions", "1", "--decode-tokens", "0", "--prefill-tokens", "0",
                                "--batch-sizes", "2", "--bandwidth-probe-mib", "0", "--format", "json"])
         XCTAssertEqual(skipped.status, 0, skipped.stderr)

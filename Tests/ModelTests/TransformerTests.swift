@@ -1,3 +1,4 @@
+import Dispatch
 import XCTest
 import SpecDecGGUF
 import SpecDecKernels
@@ -28,6 +29,32 @@ final class TransformerTests: XCTestCase {
                 let step = try m.forward([t], logits: .all)
                 XCTAssertLessThan(maxDiff(step.row(0), all[i]), 2e-4, "\(arch) position \(i)")
             }
+        }
+    }
+
+    func testProfilingTimesEveryPartWithoutChangingTheLogits() throws {
+        let tokens: [Int32] = [5, 17, 200, 3, 99]
+        for arch in Self.architectures {
+            let m = try tiny(arch)
+            let a = try m.forward(tokens, logits: .all)
+            let reference = (0..<tokens.count).map { a.row($0) }
+            m.reset()
+            m.profile = ForwardProfile()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let b = try m.forward(tokens, logits: .all)
+            let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+            for i in 0..<tokens.count { XCTAssertEqual(b.row(i), reference[i], "\(arch) row \(i): profiling changed the logits") }
+            let p = try XCTUnwrap(m.profile)
+            XCTAssertEqual(p.forwards, 1)
+            for part in ForwardProfile.Part.allCases where part != .other && part != .activation {
+                XCTAssertGreaterThan(p[part], 0, "\(arch) \(part) not timed")
+            }
+            XCTAssertGreaterThanOrEqual(p[.other], 0)
+            // the parts cover the forward: they add up to its wall time, not more
+            XCTAssertLessThanOrEqual(p.total, wall * 1.001 + 1e-6, arch)
+            _ = try m.forward([1], logits: .last)
+            XCTAssertEqual(m.profile?.forwards, 2)
+            XCTAssertGreaterThan(m.profile?.total ?? 0, p.total)
         }
     }
 
