@@ -72,42 +72,143 @@ public final class MatMul: @unchecked Sendable {
     /// output[b*outStride + r] = sum_c W[r, c] * input[b*inStride + c] for b in 0..<batch, r in 0..<w.rows.
     public func multiply(_ w: WeightMatrix, input: UnsafePointer<Float>, inStride: Int, batch: Int,
                          output: UnsafeMutablePointer<Float>, outStride: Int) {
-        if batch <= 0 || w.rows == 0 { return }
-        let cols = w.cols
-        if cols == 0 {
-            for b in 0..<batch { for r in 0..<w.rows { output[b * outStride + r] = 0 } }
+        multiply(Product(w, output: output, outStride: outStride), nil, nil, input: input, inStride: inStride, batch: batch)
+    }
+
+    /// One product of a group sharing an input: `w` times the input, written to `output` (batch column b
+    /// at output + b*outStride).
+    public struct Product {
+        public var w: WeightMatrix
+        public var output: UnsafeMutablePointer<Float>
+        public var outStride: Int
+
+        public init(_ w: WeightMatrix, output: UnsafeMutablePointer<Float>, outStride: Int) {
+            self.w = w
+            self.output = output
+            self.outStride = outStride
+        }
+    }
+
+    /// Up to three products of one input (an attention layer's query, key and value projections; a
+    /// feed-forward layer's gate and up): the input is quantized once per weight format, and the rows
+    /// of all the matrices run in one dispatch to the pool. Each result is the one `multiply` gives
+    /// for that matrix alone, bit for bit. The matrices must have the same number of columns.
+    public func multiply(_ p0: Product, _ p1: Product?, _ p2: Product? = nil, input: UnsafePointer<Float>, inStride: Int,
+                         batch: Int) {
+        let products = (p0, p1, p2)
+        let count = p2 != nil ? 3 : p1 != nil ? 2 : 1
+        precondition(p2 == nil || p1 != nil, "products fill from the first")
+        @inline(__always) func product(_ i: Int) -> Product { i == 0 ? products.0 : i == 1 ? products.1! : products.2! }
+        let cols = p0.w.cols
+        for i in 0..<count {
+            let p = product(i)
+            precondition(p.w.cols == cols, "the products of a group share their input: same column count")
+            precondition(batch <= 1 || (inStride >= cols && p.outStride >= p.w.rows), "strides too small")
+        }
+        if batch <= 0 { return }
+        if cols == 0 || exact {
+            for i in 0..<count {
+                let p = product(i)
+                if p.w.rows == 0 { continue }
+                if cols == 0 {
+                    for b in 0..<batch { for r in 0..<p.w.rows { p.output[b * p.outStride + r] = 0 } }
+                } else {
+                    multiplyExact(p.w, input: input, inStride: inStride, batch: batch, output: p.output, outStride: p.outStride)
+                }
+            }
             return
         }
-        precondition(batch == 1 || (inStride >= cols && outStride >= w.rows), "strides too small")
-        if exact { return multiplyExact(w, input: input, inStride: inStride, batch: batch, output: output, outStride: outStride) }
-        let type = w.type
         let threads = pool.threadCount
         // Two row ranges per thread: each thread streams long contiguous ranges (the hardware prefetcher
         // stays ahead) and a call costs few task claims, with some slack left for a late thread.
         // Measured against 8 per thread (`specdec speed`, batch sizes interleaved in one process):
         // 6-23% faster forwards for B <= 8, the same for B >= 32.
-        let rowTasks = max(1, min(threads * 2, w.rows / 16))
+        var tasks = (0, 0, 0)
+        for i in 0..<count {
+            let t = product(i).w.rows == 0 ? 0 : max(1, min(threads * 2, product(i).w.rows / 16))
+            if i == 0 { tasks.0 = t } else if i == 1 { tasks.1 = t } else { tasks.2 = t }
+        }
+        let totalTasks = tasks.0 + tasks.1 + tasks.2
+        if totalTasks == 0 { return }
+        let unpackBytes = totalTasks * 256
+        // Activations of each format, quantized once (a product reuses the buffer of the first one of its
+        // format); raw floats for the float formats.
+        var actBytes = 0
+        var layout = (0, 0, 0)  // byte offset of each product's activations after the unpack scratch
+        for i in 0..<count {
+            let type = product(i).w.type
+            if let j = (0..<i).first(where: { product($0).w.type == type }) {
+                let o = j == 0 ? layout.0 : layout.1
+                if i == 1 { layout.1 = o } else { layout.2 = o }
+                continue
+            }
+            if i == 1 { layout.1 = actBytes } else if i == 2 { layout.2 = actBytes }
+            actBytes += batch * activationStride(type, cols: cols, inStride: inStride, quantizedOnly: true)
+        }
+        let base = ensureScratch(unpackBytes + actBytes)
+        for i in 0..<count {
+            let type = product(i).w.type
+            if (0..<i).contains(where: { product($0).w.type == type }) { continue }
+            let off = i == 0 ? layout.0 : i == 1 ? layout.1 : layout.2
+            quantize(type, input: input, inStride: inStride, batch: batch, cols: cols, into: base + unpackBytes + off)
+        }
+
+        let vector = backend == .avx512
+        pool.run(tasks: totalTasks) { t in
+            let i = t < tasks.0 ? 0 : t < tasks.0 + tasks.1 ? 1 : 2
+            let local = i == 0 ? t : i == 1 ? t - tasks.0 : t - tasks.0 - tasks.1
+            let p = product(i)
+            let w = p.w, type = w.type, rows = w.rows
+            let perTask = (rows + (i == 0 ? tasks.0 : i == 1 ? tasks.1 : tasks.2) - 1) / (i == 0 ? tasks.0 : i == 1 ? tasks.1 : tasks.2)
+            let r0 = local * perTask, r1 = min(rows, r0 + perTask)
+            if r0 >= r1 { return }
+            let act: UnsafeRawPointer
+            let actStride: Int
+            switch type {
+            case .f32, .f16, .bf16:
+                act = UnsafeRawPointer(input)
+                actStride = inStride * 4
+            default:
+                act = UnsafeRawPointer(base + unpackBytes + (i == 0 ? layout.0 : i == 1 ? layout.1 : layout.2))
+                actStride = self.activationStride(type, cols: cols, inStride: inStride, quantizedOnly: true)
+            }
+            if vector {
+                // Packed matrices have their own kernels (type number + 100), same activations.
+                let kernelData = w.packed ?? w.data
+                let kernelType = Int32(type.rawValue) + (w.packed != nil ? PackedWeights.kernelTypeOffset : 0)
+                sdk_matmul_rows(kernelType, kernelData, w.rowBytes, r0, r1, cols, act, actStride, batch, p.output, p.outStride)
+            } else {
+                portableRows(type, w.data, rowBytes: w.rowBytes, r0, r1, cols: cols, act, actStride: actStride,
+                             batch: batch, p.output, outStride: p.outStride, unpacked: base + 256 * t)
+            }
+        }
+    }
+
+    /// Bytes between batch columns of the activations for weights of `type`: the quantized layout's
+    /// stride (Activations.swift), or, for the float formats, 0 when `quantizedOnly` (they read the input
+    /// in place) and the input's stride otherwise.
+    private func activationStride(_ type: GGMLType, cols: Int, inStride: Int, quantizedOnly: Bool) -> Int {
+        switch type {
+        case .f32, .f16, .bf16: return quantizedOnly ? 0 : inStride * 4
+        case .q4_K, .q5_K, .q6_K: return ActivationLayout.kStride(cols)
+        default: return ActivationLayout.legacyStride(cols)
+        }
+    }
+
+    /// Quantizes `batch` input columns into the activation layout of `type` at `dst` (nothing for the
+    /// float formats), for the kernels in use.
+    private func quantize(_ type: GGMLType, input: UnsafePointer<Float>, inStride: Int, batch: Int, cols: Int,
+                          into dst: UnsafeMutableRawPointer) {
         // Small activations are quantized on the calling thread: cheaper than waking the pool.
         let quantizePool = batch * cols >= 32768 ? pool : serialPool
-        let unpackBytes = rowTasks * 256
-
-        // Activations: raw floats, or quantized into scratch.
-        let act: UnsafeRawPointer
-        let actStride: Int
-        let base: UnsafeMutableRawPointer
+        let vector = backend == .avx512
         switch type {
         case .f32, .f16, .bf16:
-            base = ensureScratch(unpackBytes)
-            act = UnsafeRawPointer(input)
-            actStride = inStride * 4
+            return
         case .q4_K, .q5_K, .q6_K:
-            actStride = ActivationLayout.kStride(cols)
-            base = ensureScratch(unpackBytes + batch * actStride)
-            let dst = base + unpackBytes
-            act = UnsafeRawPointer(dst)
+            let actStride = ActivationLayout.kStride(cols)
             let nb = cols / 256, chunk = 8
             let chunks = (nb + chunk - 1) / chunk
-            let vector = backend == .avx512
             quantizePool.run(tasks: batch * chunks) { t in
                 let c = t / chunks, b0 = (t % chunks) * chunk, n = min(chunk, nb - b0)
                 let x = input + c * inStride + 256 * b0
@@ -121,13 +222,9 @@ public final class MatMul: @unchecked Sendable {
                 }
             }
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
-            actStride = ActivationLayout.legacyStride(cols)
-            base = ensureScratch(unpackBytes + batch * actStride)
-            let dst = base + unpackBytes
-            act = UnsafeRawPointer(dst)
+            let actStride = ActivationLayout.legacyStride(cols)
             let nsb = ActivationLayout.superBlocks(cols), qsBytes = 256 * nsb, chunk = 8
             let chunks = (nsb + chunk - 1) / chunk
-            let vector = backend == .avx512
             quantizePool.run(tasks: batch * chunks) { t in
                 let c = t / chunks, s0 = (t % chunks) * chunk
                 let n = min(256 * chunk, cols - 256 * s0)
@@ -143,25 +240,6 @@ public final class MatMul: @unchecked Sendable {
             }
         case .q8_1, .q8_K:
             preconditionFailure("MatMul: \(type) is an activation format, not supported as weights")
-        }
-
-        let rows = w.rows
-        let perTask = (rows + rowTasks - 1) / rowTasks
-        let rowBytes = w.rowBytes
-        let data = w.data
-        let vector = backend == .avx512
-        // Packed legacy matrices have their own kernels (type number + 100), same activations.
-        let kernelData = vector ? (w.packed ?? data) : data
-        let kernelType = Int32(type.rawValue) + (vector && w.packed != nil ? PackedWeights.kernelTypeOffset : 0)
-        pool.run(tasks: rowTasks) { t in
-            let r0 = t * perTask, r1 = min(rows, r0 + perTask)
-            if r0 >= r1 { return }
-            if vector {
-                sdk_matmul_rows(kernelType, kernelData, rowBytes, r0, r1, cols, act, actStride, batch, output, outStride)
-            } else {
-                portableRows(type, data, rowBytes: rowBytes, r0, r1, cols: cols, act, actStride: actStride,
-                             batch: batch, output, outStride: outStride, unpacked: base + 256 * t)
-            }
         }
     }
 

@@ -192,9 +192,9 @@ public final class Transformer: @unchecked Sendable {
         for b in 0..<n { rmsNormalize(s.x + b * d, w.attnNorm, s.xb + b * d, d, c.rmsEpsilon) }
         let sliding = c.isSlidingLayer(l)
         timed(.attentionProjections) {
-            matmul.multiply(w.wq, input: s.xb, inStride: d, batch: n, output: s.q, outStride: qDim)
-            matmul.multiply(w.wk, input: s.xb, inStride: d, batch: n, output: s.k, outStride: kvDim)
-            matmul.multiply(w.wv, input: s.xb, inStride: d, batch: n, output: s.v, outStride: kvDim)
+            // one dispatch, the input quantized once per weight format
+            matmul.multiply(.init(w.wq, output: s.q, outStride: qDim), .init(w.wk, output: s.k, outStride: kvDim),
+                            .init(w.wv, output: s.v, outStride: kvDim), input: s.xb, inStride: d, batch: n)
             for b in 0..<n {
                 let q = s.q + b * qDim, k = s.k + b * kvDim, v = s.v + b * kvDim
                 if let bq = w.bq { addInPlace(q, bq, qDim) }
@@ -254,8 +254,8 @@ public final class Transformer: @unchecked Sendable {
         let f = c.feedForwardLength
         for b in 0..<n { rmsNormalize(s.x + b * d, w.ffnNorm, s.xb + b * d, d, c.rmsEpsilon) }
         timed(.feedForwardUp) {
-            matmul.multiply(w.wGate, input: s.xb, inStride: d, batch: n, output: s.gate, outStride: f)
-            matmul.multiply(w.wUp, input: s.xb, inStride: d, batch: n, output: s.up, outStride: f)
+            matmul.multiply(.init(w.wGate, output: s.gate, outStride: f), .init(w.wUp, output: s.up, outStride: f),
+                            input: s.xb, inStride: d, batch: n)
         }
         timed(.activation) {
             if c.architecture == .gemma3 {

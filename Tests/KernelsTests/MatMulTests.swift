@@ -135,6 +135,52 @@ final class MatMulTests: XCTestCase {
         }
     }
 
+    func testAGroupOfProductsGivesEachMatrixItsOwnResultBitForBit() {
+        let mm = MatMul(pool: pool)
+        // Formats shared within a group (one quantization) and mixed, float and quantized, a matrix with
+        // fewer rows than a task, and a packed copy.
+        let groups: [[GGMLType]] = [[.q4_K, .q4_K, .q6_K], [.q5_0, .q8_0, .q5_0], [.f32, .q4_0], [.q4_1, .q5_1, .bf16], [.q8_0]]
+        let cols = 768
+        let packs = PackedWeights()
+        for backend in [MatMul.Backend.avx512, .portable] where backend == .portable || MatMul.vectorKernelsAvailable {
+            mm.backend = backend
+            for (g, types) in groups.enumerated() {
+                var mats = types.enumerated().map { i, t in TestMatrix(t, rows: [37, 5, 64][i], cols: cols, seed: UInt64(10 * g + i)) }
+                defer { for m in mats { m.free() } }
+                if g == 1 { mats[1].packed = packs.pack(mats[1].matrix).packed }
+                for batch in [1, 3, 8] {
+                    let inStride = cols + 4
+                    let x = randomFloats(batch * inStride, seed: UInt64(batch))
+                    var alone = [[Float]]()
+                    let outs = mats.map { UnsafeMutablePointer<Float>.allocate(capacity: batch * ($0.rows + 1)) }
+                    defer { for o in outs { o.deallocate() } }
+                    for (i, m) in mats.enumerated() {
+                        let outStride = m.rows + 1
+                        var o = [Float](repeating: .nan, count: batch * outStride)
+                        x.withUnsafeBufferPointer { mm.multiply(m.matrix, input: $0.baseAddress!, inStride: inStride, batch: batch,
+                                                                output: &o, outStride: outStride) }
+                        alone.append(o)
+                        outs[i].initialize(repeating: .nan, count: batch * outStride)
+                    }
+                    let p = mats.indices.map { MatMul.Product(mats[$0].matrix, output: outs[$0], outStride: mats[$0].rows + 1) }
+                    x.withUnsafeBufferPointer { xp in
+                        mm.multiply(p[0], p.count > 1 ? p[1] : nil, p.count > 2 ? p[2] : nil,
+                                    input: xp.baseAddress!, inStride: inStride, batch: batch)
+                    }
+                    let grouped = outs.enumerated().map { i, o in Array(UnsafeBufferPointer(start: o, count: batch * (mats[i].rows + 1))) }
+                    for i in mats.indices {
+                        // NaN padding between columns stays NaN: compare the written entries only.
+                        for b in 0..<batch {
+                            let r = b * (mats[i].rows + 1)
+                            XCTAssertEqual(Array(grouped[i][r..<r + mats[i].rows]), Array(alone[i][r..<r + mats[i].rows]),
+                                           "\(backend) group \(types) matrix \(i) batch \(batch)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testPortableKernelsMatchReferenceDotToo() {
         let mm = MatMul(pool: pool)
         mm.backend = .portable
