@@ -33,7 +33,8 @@ public enum MethodSpecError: Error, CustomStringConvertible, Equatable {
 /// One benchmarked method, parsed from its command-line spec `NAME[:key=value,…]`:
 ///
 /// - `ar`: plain autoregressive decoding with ``Generator`` (the baseline; no parameters);
-/// - `model[:k=K]`: a draft model proposes K tokens per step (needs `--draft-model`);
+/// - `model[:k=K,p=P]`: a draft model proposes up to K tokens per step, stopping before a token it
+///   gives a top probability below P (needs `--draft-model`);
 /// - `lookup[:min=N,max=M,k=K]`: prompt lookup with n-grams of N…M tokens;
 /// - `suffix[:k=K]`: SuffixDecoding's suffix trees;
 ///
@@ -52,6 +53,8 @@ public struct MethodSpec: Sendable, Equatable {
     public var drafter: DrafterKind
     /// Most draft tokens per step (`k`).
     public var draftMax = 8
+    /// Draft-model confidence threshold (`p`, as `--draft-p-min`; 0 = off).
+    public var draftMinProbability: Float = 0
     /// Shortest and longest n-gram of prompt lookup (`min`, `max`).
     public var lookupMin = 2
     public var lookupMax = 4
@@ -87,6 +90,7 @@ public struct MethodSpec: Sendable, Equatable {
         o.verifier = verifier
         o.topBeta = topBeta
         o.tolerance = tolerance
+        o.draftMinProbability = draftMinProbability
         return o
     }
 
@@ -169,7 +173,8 @@ public struct MethodSpec: Sendable, Equatable {
         switch drafter {
         case .none: return []
         case .lookup: return ["min", "max", "k", "v", "beta", "tau"]
-        case .model, .suffix: return ["k", "v", "beta", "tau"]
+        case .model: return ["k", "p", "v", "beta", "tau"]
+        case .suffix: return ["k", "v", "beta", "tau"]
         }
     }
 
@@ -185,6 +190,11 @@ public struct MethodSpec: Sendable, Equatable {
         case "min": lookupMin = try int(atLeast: 1)
         case "max": lookupMax = try int(atLeast: 1)
         case "beta": topBeta = try int(atLeast: 1)
+        case "p":
+            guard let x = Float(value), x >= 0, x <= 1 else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "a probability in [0, 1]")
+            }
+            draftMinProbability = x
         case "tau":
             guard let t = Float(value), t.isFinite, t >= 0 else {
                 throw MethodSpecError.badValue(parameter: key, value: value, expected: "a number >= 0")

@@ -30,6 +30,9 @@ public struct SpeculationOptions: Sendable {
     public var drafter: DrafterKind = .none
     /// Most draft tokens per step.
     public var draftMax = 8
+    /// Draft-model drafts stop before a token the draft model gives less than this probability
+    /// (`--draft-p-min`; 0 = off). See ``DraftModelDrafter/minProbability``.
+    public var draftMinProbability: Float = 0
     public var lookupMin = 2
     public var lookupMax = 4
     public var verifier: VerifierKind = .auto
@@ -51,6 +54,9 @@ public struct SpeculationOptions: Sendable {
         guard draftMax >= 1 else { throw EngineError.invalidParameter("--draft-max must be >= 1, got \(draftMax)") }
         guard lookupMin >= 1, lookupMax >= lookupMin else {
             throw EngineError.invalidParameter("need 1 <= --lookup-min <= --lookup-max, got \(lookupMin) and \(lookupMax)")
+        }
+        guard draftMinProbability >= 0, draftMinProbability <= 1 else {
+            throw EngineError.invalidParameter("--draft-p-min must be in [0, 1], got \(draftMinProbability)")
         }
         guard topBeta >= 1 else { throw EngineError.invalidParameter("--top-beta must be >= 1, got \(topBeta)") }
         guard tolerance >= 0, tolerance.isFinite else { throw EngineError.invalidParameter("--tolerance must be >= 0, got \(tolerance)") }
@@ -81,7 +87,9 @@ public struct SpeculationOptions: Sendable {
             if let difference = Tokenizer.differences(target.tokenizer, draftModel.tokenizer) {
                 throw EngineError.incompatibleDraft(target: target.name, draft: draftModel.name, difference: difference)
             }
-            return try DraftModelDrafter(draft: draftModel.transformer, target: target.transformer, seed: seed ^ 0x5EED)
+            let drafter = try DraftModelDrafter(draft: draftModel.transformer, target: target.transformer, seed: seed ^ 0x5EED)
+            drafter.minProbability = draftMinProbability
+            return drafter
         case .lookup: return try PromptLookupDrafter(minNgram: lookupMin, maxNgram: lookupMax)
         case .suffix: return try SuffixTreeDrafter(maxDepth: suffixMaxDepth, maxGlobalNodes: suffixMaxNodes)
         case .none: return NoDrafter()

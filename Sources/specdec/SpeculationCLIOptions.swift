@@ -13,6 +13,9 @@ struct SpeculationCLIOptions: ParsableArguments {
     var drafter: DrafterKind?
 
     @Option(name: .customLong("draft-max"), help: "Most draft tokens per step.") var draftMax: Int = 8
+    @Option(name: .customLong("draft-p-min"),
+            help: "With a draft model: end a draft before a token the draft gives a top probability below this (0 = off).")
+    var draftPMin: Float = 0
     @Option(name: .customLong("lookup-min"), help: "Shortest n-gram prompt lookup matches.") var lookupMin: Int = 2
     @Option(name: .customLong("lookup-max"), help: "Longest n-gram prompt lookup matches.") var lookupMax: Int = 4
     @Option(help: "Verifier: auto (greedy at temperature 0, else sampling), greedy, sampling, top-beta.")
@@ -24,6 +27,7 @@ struct SpeculationCLIOptions: ParsableArguments {
 
     var options: SpeculationOptions {
         var o = SpeculationOptions(drafter: drafterKind, draftMax: draftMax)
+        o.draftMinProbability = draftPMin
         o.lookupMin = lookupMin
         o.lookupMax = lookupMax
         o.verifier = verifier

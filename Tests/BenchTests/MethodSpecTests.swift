@@ -23,6 +23,10 @@ final class MethodSpecTests: XCTestCase {
         let model = try MethodSpec.parse("model:k=4")
         XCTAssertEqual(model.drafter, .model)
         XCTAssertEqual(model.draftMax, 4)
+        XCTAssertEqual(model.options.draftMinProbability, 0)
+        let confident = try MethodSpec.parse("model:k=8,p=0.75")
+        XCTAssertEqual(confident.draftMax, 8)
+        XCTAssertEqual(confident.options.draftMinProbability, 0.75)
         XCTAssertEqual(model.verifier, .auto)
         let suffix = try MethodSpec.parse("suffix:k=8")
         XCTAssertEqual(suffix.drafter, .suffix)
@@ -76,6 +80,8 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertEqual(parseError("lookup:v=beam"),
                        .badValue(parameter: "v", value: "beam", expected: "one of greedy, sampling, top-beta, auto"))
         XCTAssertEqual(parseError("model:v=top-beta,tau=-1"), .badValue(parameter: "tau", value: "-1", expected: "a number >= 0"))
+        XCTAssertEqual(parseError("model:p=1.5"), .badValue(parameter: "p", value: "1.5", expected: "a probability in [0, 1]"))
+        XCTAssertEqual(parseError("lookup:p=0.5"), .unknownParameter("p", method: "lookup", allowed: ["min", "max", "k", "v", "beta", "tau"]))
         guard case .invalid(let spec, _)? = parseError("lookup:min=5,max=3") else { return XCTFail("expected invalid") }
         XCTAssertEqual(spec, "lookup:min=5,max=3")
     }

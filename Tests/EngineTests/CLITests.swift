@@ -157,5 +157,10 @@ final class CLITests: XCTestCase {
         let r = try run(["generate", "--model", "x", "--prompt", "hi", "--top-p", "0"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("top-p"), r.stderr)
+        for bad in ["1.5", "-0.1"] {
+            let p = try run(["generate", "--model", "x", "--draft-model", "y", "--prompt", "hi", "--draft-p-min", bad])
+            XCTAssertNotEqual(p.status, 0, bad)
+            XCTAssertTrue(p.stderr.contains("--draft-p-min"), p.stderr)
+        }
     }
 }

@@ -67,6 +67,65 @@ final class LosslessnessTests: XCTestCase {
         }
     }
 
+    func testConfidenceLimitedDraftsEqualPlainGreedyAndEndAtUnsureTokens() throws {
+        for arch in Self.architectures {
+            let t = Self.targets[arch] ?? (1, 0.5)
+            // The threshold: the median of the draft model's confidence along its own greedy output, so
+            // that drafts are cut often but not always.
+            let probe = try Tiny.model(arch, seed: t.seed, weightScale: t.scale * 0.8)
+            var logits = try probe.forward(Self.prompt, logits: .last)
+            var confidences: [Float] = []
+            for _ in 0..<Self.newTokens {
+                let row = logits[logits.rows - 1]
+                confidences.append(Sampler.topProbability(row))
+                logits = try probe.forward(token: Sampler.argmax(row), logits: .last)
+            }
+            let threshold = confidences.sorted()[confidences.count / 2]
+            var drafters: [DraftModelDrafter] = []
+            let stats = try assertMatchesPlainGreedy(arch, "confidence-limited draft") { target in
+                let d = try DraftModelDrafter(draft: Tiny.model(arch, seed: t.seed, weightScale: t.scale * 0.8), target: target)
+                d.minProbability = threshold
+                drafters.append(d)
+                return d
+            }
+            XCTAssertGreaterThan(stats.accepted, 0, arch)
+            XCTAssertGreaterThan(drafters.map(\.stoppedByConfidence).reduce(0, +), 0, "\(arch): no draft was cut")
+        }
+    }
+
+    func testADraftStopsBeforeTheFirstTokenBelowTheThreshold() throws {
+        for arch in Self.architectures {
+            let target = try target(arch)
+            let t = Self.targets[arch] ?? (1, 0.5)
+            let draftModel = try Tiny.model(arch, seed: t.seed, weightScale: t.scale * 0.8)
+            let free = try DraftModelDrafter(draft: draftModel, target: target)
+            let context = Self.prompt
+            let full = try free.draft(context: context, maxTokens: 8, sampling: SamplingParameters())
+            XCTAssertEqual(full.tokens.count, 8, arch)
+            // The draft model's confidence in each of those tokens, from its own logits.
+            var confidences: [Float] = []
+            let probe = try Tiny.model(arch, seed: t.seed, weightScale: t.scale * 0.8)
+            var logits = try probe.forward(context, logits: .last)
+            for token in full.tokens {
+                confidences.append(Sampler.topProbability(logits[logits.rows - 1]))
+                logits = try probe.forward(token: token, logits: .last)
+            }
+            // A threshold between two of them: the draft is the prefix before the first one below it.
+            let threshold = (confidences.sorted()[3] + confidences.sorted()[4]) / 2
+            let expected = confidences.firstIndex { $0 < threshold } ?? 8
+            let limited = try DraftModelDrafter(draft: Tiny.model(arch, seed: t.seed, weightScale: t.scale * 0.8), target: target)
+            limited.minProbability = threshold
+            let short = try limited.draft(context: context, maxTokens: 8, sampling: SamplingParameters())
+            XCTAssertEqual(short.tokens, Array(full.tokens.prefix(expected)), "\(arch) confidences \(confidences)")
+            XCTAssertEqual(limited.stoppedByConfidence, expected < 8 ? 1 : 0, arch)
+            // A certain-only threshold drafts nothing from these models; a zero one everything.
+            limited.minProbability = 1
+            XCTAssertEqual(try limited.draft(context: context, maxTokens: 8, sampling: SamplingParameters()).tokens, [], arch)
+            limited.minProbability = 0
+            XCTAssertEqual(try limited.draft(context: context, maxTokens: 8, sampling: SamplingParameters()).tokens, full.tokens, arch)
+        }
+    }
+
     func testTheTargetAsItsOwnDraftAcceptsEveryDraftTokenAndEqualsPlainGreedy() throws {
         for arch in Self.architectures {
             let stats = try assertMatchesPlainGreedy(arch, "self draft") { _ in

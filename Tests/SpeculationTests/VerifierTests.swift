@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import SpecDecKernels
 import SpecDecSpeculation
@@ -76,6 +77,23 @@ final class VerifierTests: XCTestCase {
         XCTAssertLessThan(totalVariation(second, total: secondTotal, p1), tvThreshold(p1, samples: secondTotal, delta: 1e-3),
                           "token after an accepted draft token", file: file, line: line)
         return (tv0, threshold)
+    }
+
+    func testTopProbabilityIsTheLargestSoftmaxProbability() {
+        var state: UInt64 = 7
+        for n in [1, 15, 16, 17, 1000, 151_936] {
+            let logits = (0..<n).map { _ -> Float in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int64(bitPattern: state >> 11) % 2000) / 100 - 10
+            }
+            let mx = logits.max()!
+            let reference = 1 / logits.reduce(0.0) { $0 + exp(Double($1 - mx)) }
+            let p = logits.withUnsafeBufferPointer { Sampler.topProbability($0) }
+            XCTAssertEqual(Double(p), reference, accuracy: 1e-5 * max(reference, 1e-3), "n = \(n)")
+        }
+        XCTAssertEqual([Float(3), 3].withUnsafeBufferPointer { Sampler.topProbability($0) }, 0.5)
+        XCTAssertEqual([-Float.infinity, 2].withUnsafeBufferPointer { Sampler.topProbability($0) }, 1)
+        XCTAssertEqual([Float]().withUnsafeBufferPointer { Sampler.topProbability($0) }, 0)
     }
 
     func testSpeculativeSamplingVerifierFollowsTheTargetWithDraftDistributions() {

@@ -18,6 +18,11 @@ import SpecDecModel
 /// tokens are missing at the next sync (the last draft token and the bonus token), and after a
 /// rejection only the correction token.
 ///
+/// With ``minProbability`` > 0 a draft ends before the first token the draft model is not confident
+/// in: its probability of the most likely token is below the threshold (llama.cpp's `--draft-p-min`).
+/// Drafting is where the time goes when the draft is a model, and a token the draft is unsure of is
+/// likely to be rejected; the verifier keeps the output the same whatever the draft length.
+///
 /// The draft generator is reseeded at the first draft of each request from `sampling.seed` and the
 /// drafter's `seed`, so a request is reproducible, and its draws are independent of the verifier's.
 public final class DraftModelDrafter: Drafter {
@@ -32,6 +37,12 @@ public final class DraftModelDrafter: Drafter {
     public private(set) var evaluatedTokens = 0
     /// Mixed into the per-request seed of the draft generator.
     public let seed: UInt64
+    /// The draft stops before a token whose draft probability of the most likely token is below this
+    /// (0: drafts are always `maxTokens` long). Greedy: softmax of the draft's logits; sampling: the
+    /// largest probability of the distribution the token is drawn from.
+    public var minProbability: Float = 0
+    /// Drafts cut short by ``minProbability`` so far.
+    public private(set) var stoppedByConfidence = 0
     private var rng = SplitMix64(seed: 0)
     private var needsReseed = true
 
@@ -104,6 +115,13 @@ public final class DraftModelDrafter: Drafter {
         for i in 0..<k {
             let row = logits[logits.rows - 1]
             let q = Sampler.distribution(row, sampling)  // a point mass on the argmax when greedy
+            if minProbability > 0 {
+                let confidence = sampling.isGreedy ? Sampler.topProbability(row) : (q.probabilities.max() ?? 0)
+                if confidence < minProbability {
+                    stoppedByConfidence += 1
+                    break
+                }
+            }
             let token = sampling.isGreedy ? q.tokens[0] : q.draw(uniform())
             guard Int(token) < targetVocabularySize else { break }  // the target cannot verify it
             tokens.append(token)

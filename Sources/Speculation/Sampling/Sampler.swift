@@ -56,6 +56,30 @@ public struct Sampler: Sendable {
         return Int32(best)
     }
 
+    /// The probability of the most likely token under softmax(logits) (temperature 1): a drafter's
+    /// confidence in its greedy choice.
+    public static func topProbability(_ logits: UnsafeBufferPointer<Float>) -> Float {
+        guard let base = logits.baseAddress, !logits.isEmpty else { return 0 }
+        let n = logits.count
+        var mx = -Float.infinity
+        for v in logits where v > mx { mx = v }
+        guard mx.isFinite else { return mx == .infinity ? 1 : 0 }
+        // sum of e^(l - max) over the vocabulary, 16 at a time
+        var acc = SIMD16<Float>()
+        let m = SIMD16<Float>(repeating: mx)
+        var i = 0
+        while i + 16 <= n {
+            acc += vectorExp(UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self) - m)
+            i += 16
+        }
+        var total = acc.sum()
+        while i < n {
+            total += expf(base[i] - mx)
+            i += 1
+        }
+        return 1 / total
+    }
+
     /// The next token for `logits`.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         if parameters.isGreedy { return Sampler.argmax(logits) }
