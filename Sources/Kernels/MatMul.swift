@@ -95,21 +95,19 @@ public final class MatMul: @unchecked Sendable {
     /// for that matrix alone, bit for bit. The matrices must have the same number of columns.
     public func multiply(_ p0: Product, _ p1: Product?, _ p2: Product? = nil, input: UnsafePointer<Float>, inStride: Int,
                          batch: Int) {
-        let products = (p0, p1, p2)
-        let count = p2 != nil ? 3 : p1 != nil ? 2 : 1
         precondition(p2 == nil || p1 != nil, "products fill from the first")
-        @inline(__always) func product(_ i: Int) -> Product { i == 0 ? products.0 : i == 1 ? products.1! : products.2! }
+        let products = Three(p0, p1 ?? p0, p2 ?? p0)
+        let count = p2 != nil ? 3 : p1 != nil ? 2 : 1
         let cols = p0.w.cols
         for i in 0..<count {
-            let p = product(i)
+            let p = products[i]
             precondition(p.w.cols == cols, "the products of a group share their input: same column count")
             precondition(batch <= 1 || (inStride >= cols && p.outStride >= p.w.rows), "strides too small")
         }
         if batch <= 0 { return }
         if cols == 0 || exact {
-            for i in 0..<count {
-                let p = product(i)
-                if p.w.rows == 0 { continue }
+            for i in 0..<count where products[i].w.rows > 0 {
+                let p = products[i]
                 if cols == 0 {
                     for b in 0..<batch { for r in 0..<p.w.rows { p.output[b * p.outStride + r] = 0 } }
                 } else {
@@ -119,48 +117,47 @@ public final class MatMul: @unchecked Sendable {
             return
         }
         let threads = pool.threadCount
-        // Two row ranges per thread: each thread streams long contiguous ranges (the hardware prefetcher
-        // stays ahead) and a call costs few task claims, with some slack left for a late thread.
-        // Measured against 8 per thread (`specdec speed`, batch sizes interleaved in one process):
-        // 6-23% faster forwards for B <= 8, the same for B >= 32.
-        var tasks = (0, 0, 0)
+        // Two row ranges per thread and matrix: each thread streams long contiguous ranges (the hardware
+        // prefetcher stays ahead) and a call costs few task claims, with some slack left for a late
+        // thread. Measured against 8 per thread (`specdec speed`, batch sizes interleaved in one
+        // process): 6-23% faster forwards for B <= 8, the same for B >= 32.
+        var tasks = Three(0, 0, 0), firstTask = Three(0, 0, 0)
+        var totalTasks = 0
         for i in 0..<count {
-            let t = product(i).w.rows == 0 ? 0 : max(1, min(threads * 2, product(i).w.rows / 16))
-            if i == 0 { tasks.0 = t } else if i == 1 { tasks.1 = t } else { tasks.2 = t }
+            let rows = products[i].w.rows
+            tasks[i] = rows == 0 ? 0 : max(1, min(threads * 2, rows / 16))
+            firstTask[i] = totalTasks
+            totalTasks += tasks[i]
         }
-        let totalTasks = tasks.0 + tasks.1 + tasks.2
         if totalTasks == 0 { return }
         let unpackBytes = totalTasks * 256
-        // Activations of each format, quantized once (a product reuses the buffer of the first one of its
-        // format); raw floats for the float formats.
+        // Activations of each weight format, quantized once: a product reuses the buffer of the first
+        // product of its format (the float formats read the input in place).
+        var actOffset = Three(0, 0, 0)
+        var owner = Three(0, 1, 2)  // the first product of each product's format
         var actBytes = 0
-        var layout = (0, 0, 0)  // byte offset of each product's activations after the unpack scratch
         for i in 0..<count {
-            let type = product(i).w.type
-            if let j = (0..<i).first(where: { product($0).w.type == type }) {
-                let o = j == 0 ? layout.0 : layout.1
-                if i == 1 { layout.1 = o } else { layout.2 = o }
+            if let j = (0..<i).first(where: { products[$0].w.type == products[i].w.type }) {
+                actOffset[i] = actOffset[j]
+                owner[i] = j
                 continue
             }
-            if i == 1 { layout.1 = actBytes } else if i == 2 { layout.2 = actBytes }
-            actBytes += batch * activationStride(type, cols: cols, inStride: inStride, quantizedOnly: true)
+            actOffset[i] = actBytes
+            actBytes += batch * activationStride(products[i].w.type, cols: cols)
         }
         let base = ensureScratch(unpackBytes + actBytes)
-        for i in 0..<count {
-            let type = product(i).w.type
-            if (0..<i).contains(where: { product($0).w.type == type }) { continue }
-            let off = i == 0 ? layout.0 : i == 1 ? layout.1 : layout.2
-            quantize(type, input: input, inStride: inStride, batch: batch, cols: cols, into: base + unpackBytes + off)
+        for i in 0..<count where owner[i] == i {
+            quantize(products[i].w.type, input: input, inStride: inStride, batch: batch, cols: cols,
+                     into: base + unpackBytes + actOffset[i])
         }
 
         let vector = backend == .avx512
         pool.run(tasks: totalTasks) { t in
-            let i = t < tasks.0 ? 0 : t < tasks.0 + tasks.1 ? 1 : 2
-            let local = i == 0 ? t : i == 1 ? t - tasks.0 : t - tasks.0 - tasks.1
-            let p = product(i)
-            let w = p.w, type = w.type, rows = w.rows
-            let perTask = (rows + (i == 0 ? tasks.0 : i == 1 ? tasks.1 : tasks.2) - 1) / (i == 0 ? tasks.0 : i == 1 ? tasks.1 : tasks.2)
-            let r0 = local * perTask, r1 = min(rows, r0 + perTask)
+            let i = t < firstTask[1] || count == 1 ? 0 : t < firstTask[2] || count == 2 ? 1 : 2
+            let p = products[i]
+            let w = p.w, type = w.type
+            let perTask = (w.rows + tasks[i] - 1) / tasks[i]
+            let r0 = (t - firstTask[i]) * perTask, r1 = min(w.rows, r0 + perTask)
             if r0 >= r1 { return }
             let act: UnsafeRawPointer
             let actStride: Int
@@ -169,8 +166,8 @@ public final class MatMul: @unchecked Sendable {
                 act = UnsafeRawPointer(input)
                 actStride = inStride * 4
             default:
-                act = UnsafeRawPointer(base + unpackBytes + (i == 0 ? layout.0 : i == 1 ? layout.1 : layout.2))
-                actStride = self.activationStride(type, cols: cols, inStride: inStride, quantizedOnly: true)
+                act = UnsafeRawPointer(base + unpackBytes + actOffset[i])
+                actStride = self.activationStride(type, cols: cols)
             }
             if vector {
                 // Packed matrices have their own kernels (type number + 100), same activations.
@@ -184,12 +181,11 @@ public final class MatMul: @unchecked Sendable {
         }
     }
 
-    /// Bytes between batch columns of the activations for weights of `type`: the quantized layout's
-    /// stride (Activations.swift), or, for the float formats, 0 when `quantizedOnly` (they read the input
-    /// in place) and the input's stride otherwise.
-    private func activationStride(_ type: GGMLType, cols: Int, inStride: Int, quantizedOnly: Bool) -> Int {
+    /// Bytes between batch columns of the quantized activations for weights of `type` (Activations.swift);
+    /// 0 for the float formats, which read the input in place.
+    private func activationStride(_ type: GGMLType, cols: Int) -> Int {
         switch type {
-        case .f32, .f16, .bf16: return quantizedOnly ? 0 : inStride * 4
+        case .f32, .f16, .bf16: return 0
         case .q4_K, .q5_K, .q6_K: return ActivationLayout.kStride(cols)
         default: return ActivationLayout.legacyStride(cols)
         }
@@ -263,5 +259,15 @@ public final class MatMul: @unchecked Sendable {
                 for b in 0..<batch { output[b * outStride + r] = dot(tmp, input + b * inStride, count: cols) }
             }
         }
+    }
+}
+
+/// Three values of one type addressed by index 0...2 (the products of a group, without an array).
+private struct Three<T> {
+    var a: T, b: T, c: T
+    init(_ a: T, _ b: T, _ c: T) { self.a = a; self.b = b; self.c = c }
+    subscript(_ i: Int) -> T {
+        get { i == 0 ? a : i == 1 ? b : c }
+        set { if i == 0 { a = newValue } else if i == 1 { b = newValue } else { c = newValue } }
     }
 }
