@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Results of ``SpeedBenchmark``, encoded as `specdec speed --format json` prints them.
-public struct SpeedReport: Sendable, Codable {
+public struct SpeedReport: Sendable, Encodable {
     /// Wall time of one forward over `size` new tokens (logits for every position) at context 256.
     public struct BatchTiming: Sendable, Codable {
         public var size: Int
@@ -69,21 +69,7 @@ public struct SpeedReport: Sendable, Codable {
         case breakdown
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        model = try c.decode(String.self, forKey: .model)
-        threads = try c.decode(Int.self, forKey: .threads)
-        decodeTokensPerSecond = try c.decode(Double.self, forKey: .decodeTokensPerSecond)
-        prefillTokensPerSecond = try c.decode(Double.self, forKey: .prefillTokensPerSecond)
-        batch = try c.decode([BatchTiming].self, forKey: .batch)
-        peakRSSBytes = try c.decode(Int.self, forKey: .peakRSSBytes)
-        modelFileBytes = try c.decodeIfPresent(Int.self, forKey: .modelFileBytes) ?? 0
-        matrixBytesPerToken = try c.decodeIfPresent(Int.self, forKey: .matrixBytesPerToken) ?? 0
-        memoryBandwidthGBps = try c.decodeIfPresent(Double.self, forKey: .memoryBandwidthGBps) ?? 0
-        memoryBandwidthProbesGBps = try c.decodeIfPresent([Double].self, forKey: .memoryBandwidthProbesGBps) ?? []
-        breakdown = try c.decodeIfPresent([BatchBreakdown].self, forKey: .breakdown)
-    }
-
+    /// The stored figures, then the two derived from them (decode_gb_per_second, decode_bandwidth_fraction).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(model, forKey: .model)
