@@ -24,7 +24,8 @@ typedef struct {
 /// by signed bytes): sum (x + 128) w = sum x w + 128 sum w, so the accumulator starts at corr = -128 sum w,
 /// a property of the weights computed once per block for all columns. (With unsigned weights and signed
 /// activations the correction, -offset * sum x, is a property of each column, one more load per column
-/// and block: measured on this loop, 25% slower at batch 8.) The integer sums are the same either way.
+/// and block: Gemma's batch-8 forward took 10.7-12.6 ms that way, 9.7-10.0 ms this way.) The integer
+/// sums are the same either way.
 SDK_TARGET SDK_INLINE void sdk_signed(sdk_wblk *o, const int offset) {
     const __m512i off = _mm512_set1_epi8((char)offset), b128 = _mm512_set1_epi8((char)0x80);
     __m512i c = _mm512_setzero_si512();
