@@ -108,6 +108,22 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(badProbe.stderr.contains("--bandwidth-probe-mib"), badProbe.stderr)
     }
 
+    func testTheBandwidthProbeBufferIsNotCountedInPeakRSS() throws {
+        let path = try tinyPath()
+        func peak(probeMiB: Int) throws -> (Int, [Double]) {
+            let r = try run(["speed", "--model", path, "--repetitions", "1", "--decode-tokens", "2", "--prefill-tokens", "4",
+                             "--batch-sizes", "1", "--bandwidth-probe-mib", "\(probeMiB)", "--format", "json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return (obj["peak_rss_bytes"] as? Int ?? 0, obj["memory_bandwidth_probes_gb_per_second"] as? [Double] ?? [])
+        }
+        let (without, _) = try peak(probeMiB: 0)
+        let (with, probes) = try peak(probeMiB: 192)
+        // Where the kernel refuses to reset the high-water mark the probe is skipped instead.
+        XCTAssertTrue(probes.count == 3 || probes.isEmpty, "\(probes)")
+        XCTAssertLessThan(with - without, 32 << 20, "peak RSS \(without) without the probe, \(with) with a 192 MiB probe")
+    }
+
     func testGenerateJSONHasTheDocumentedFields() throws {
         let path = try tinyPath()
         let r = try run(["generate", "--model", path, "--prompt", "the cat", "--max-tokens", "5", "--format", "json", "--threads", "2"])
