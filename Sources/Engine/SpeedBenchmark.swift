@@ -23,12 +23,16 @@ public struct SpeedReport: Sendable, Encodable {
     public var peakRSSBytes: Int
     public var modelFileBytes: Int
     /// Bytes of weight matrices read per decoded token (``Transformer/matrixBytesPerToken``).
-    public var matrixBytesPerToken: Int = 0
+    public private(set) var matrixBytesPerToken = 0
     /// Memory read bandwidth measured by ``MemoryBandwidthProbe`` in this run, GB/s: the median of the
     /// probes taken before the decode phase, before the batched forwards and at the end (0 when skipped).
-    public var memoryBandwidthGBps: Double = 0
+    public private(set) var memoryBandwidthGBps: Double = 0
     /// Each probe's figure, in the order taken.
-    public var memoryBandwidthProbesGBps: [Double] = []
+    public private(set) var memoryBandwidthProbesGBps: [Double] = []
+    /// Bandwidth decoding used: matrix bytes per token x decode tokens/s, GB/s.
+    public private(set) var decodeGBps: Double = 0
+    /// decodeGBps as a fraction of the measured bandwidth (0 when it was not measured).
+    public private(set) var decodeBandwidthFraction: Double = 0
 
     /// Where the time of a batched forward goes (`--breakdown`): per batch size, the median seconds of
     /// each ``ForwardProfile/Part`` over profiled repetitions run after the timed ones.
@@ -39,11 +43,6 @@ public struct SpeedReport: Sendable, Encodable {
     }
     public var breakdown: [BatchBreakdown]?
 
-    /// Bandwidth decoding used: matrix bytes per token x decode tokens/s, GB/s.
-    public var decodeGBps: Double { Double(matrixBytesPerToken) * decodeTokensPerSecond / 1e9 }
-    /// decodeGBps as a fraction of the measured bandwidth (0 when it was not measured).
-    public var decodeBandwidthFraction: Double { memoryBandwidthGBps > 0 ? decodeGBps / memoryBandwidthGBps : 0 }
-
     public init(model: String, threads: Int, decodeTokensPerSecond: Double, prefillTokensPerSecond: Double,
                 batch: [BatchTiming], peakRSSBytes: Int, modelFileBytes: Int) {
         self.model = model
@@ -53,6 +52,16 @@ public struct SpeedReport: Sendable, Encodable {
         self.batch = batch
         self.peakRSSBytes = peakRSSBytes
         self.modelFileBytes = modelFileBytes
+    }
+
+    /// Records the weight bytes a decoded token reads and the bandwidth probes' figures, and derives
+    /// the bandwidth decoding used and its fraction of the probes' median.
+    public mutating func setBandwidth(matrixBytesPerToken bytes: Int, probes: [Double]) {
+        matrixBytesPerToken = bytes
+        memoryBandwidthProbesGBps = probes
+        memoryBandwidthGBps = median(probes)
+        decodeGBps = Double(bytes) * decodeTokensPerSecond / 1e9
+        decodeBandwidthFraction = memoryBandwidthGBps > 0 ? decodeGBps / memoryBandwidthGBps : 0
     }
 
     enum CodingKeys: String, CodingKey {
@@ -67,24 +76,6 @@ public struct SpeedReport: Sendable, Encodable {
         case decodeGBps = "decode_gb_per_second"
         case decodeBandwidthFraction = "decode_bandwidth_fraction"
         case breakdown
-    }
-
-    /// The stored figures, then the two derived from them (decode_gb_per_second, decode_bandwidth_fraction).
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model)
-        try c.encode(threads, forKey: .threads)
-        try c.encode(decodeTokensPerSecond, forKey: .decodeTokensPerSecond)
-        try c.encode(prefillTokensPerSecond, forKey: .prefillTokensPerSecond)
-        try c.encode(batch, forKey: .batch)
-        try c.encode(peakRSSBytes, forKey: .peakRSSBytes)
-        try c.encode(modelFileBytes, forKey: .modelFileBytes)
-        try c.encode(matrixBytesPerToken, forKey: .matrixBytesPerToken)
-        try c.encode(memoryBandwidthGBps, forKey: .memoryBandwidthGBps)
-        try c.encode(memoryBandwidthProbesGBps, forKey: .memoryBandwidthProbesGBps)
-        try c.encode(decodeGBps, forKey: .decodeGBps)
-        try c.encode(decodeBandwidthFraction, forKey: .decodeBandwidthFraction)
-        try c.encodeIfPresent(breakdown, forKey: .breakdown)
     }
 
     /// A markdown table of the report.
@@ -219,9 +210,7 @@ public struct SpeedBenchmark: Sendable {
                                  prefillTokensPerSecond: prefillTimes.isEmpty ? 0 : Double(prefillTokens) / median(prefillTimes),
                                  batch: timings, peakRSSBytes: max(peakBeforeProbes, peakResidentBytes()),
                                  modelFileBytes: size)
-        report.matrixBytesPerToken = tf.matrixBytesPerToken
-        report.memoryBandwidthProbesGBps = probes
-        report.memoryBandwidthGBps = median(probes)
+        report.setBandwidth(matrixBytesPerToken: tf.matrixBytesPerToken, probes: probes)
         if breakdown {
             report.breakdown = batchSizes.enumerated().map { i, b in
                 var parts: [String: Double] = [:]
