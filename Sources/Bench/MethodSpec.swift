@@ -37,6 +37,7 @@ public enum MethodSpecError: Error, CustomStringConvertible, Equatable {
 ///   gives a top probability below P (needs `--draft-model`);
 /// - `lookup[:min=N,max=M,k=K]`: prompt lookup with n-grams of N…M tokens;
 /// - `suffix[:k=K]`: SuffixDecoding's suffix trees;
+/// - `hybrid[:min=N,max=M,k=K,p=P]`: prompt lookup where it finds a match, else the draft model;
 ///
 /// and for the speculative ones the verifier `v=greedy|sampling|top-beta` (default: greedy at
 /// temperature 0, speculative sampling otherwise) with `beta=` and `tau=` for top-β.
@@ -65,7 +66,7 @@ public struct MethodSpec: Sendable, Equatable {
     public var tolerance: Float = 1
 
     /// The names accepted before the colon.
-    public static let methodNames = ["ar", "model", "lookup", "suffix"]
+    public static let methodNames = ["ar", "model", "lookup", "suffix", "hybrid"]
     /// The label of the baseline.
     public static let baselineLabel = "ar"
     /// The baseline: plain decoding.
@@ -112,6 +113,7 @@ public struct MethodSpec: Sendable, Equatable {
         case "model": drafter = .model
         case "lookup": drafter = .lookup
         case "suffix": drafter = .suffix
+        case "hybrid": drafter = .hybrid
         default: throw MethodSpecError.unknownMethod(name, spec: spec)
         }
         var m = MethodSpec(label: spec, drafter: drafter)
@@ -175,6 +177,7 @@ public struct MethodSpec: Sendable, Equatable {
         case .lookup: return ["min", "max", "k", "v", "beta", "tau"]
         case .model: return ["k", "p", "v", "beta", "tau"]
         case .suffix: return ["k", "v", "beta", "tau"]
+        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau"]
         }
     }
 

@@ -9,8 +9,13 @@ public enum DrafterKind: String, Sendable, CaseIterable, Codable {
     case lookup
     /// SuffixDecoding's suffix trees.
     case suffix
+    /// Prompt lookup where it finds a match, the draft model elsewhere (``HybridDrafter``).
+    case hybrid
     /// No drafting: plain decoding.
     case none
+
+    /// Whether this drafter needs a draft model (`--draft-model`).
+    public var usesDraftModel: Bool { self == .model || self == .hybrid }
 }
 
 /// Which verifier decides what is kept.
@@ -79,17 +84,18 @@ public struct SpeculationOptions: Sendable {
     /// The drafter; `draftModel` is required for ``DrafterKind/model``.
     public func makeDrafter(target: LoadedModel, draftModel: LoadedModel?, seed: UInt64) throws -> any Drafter {
         switch drafter {
-        case .model:
-            guard let draftModel else { throw EngineError.invalidParameter("--drafter model needs --draft-model") }
+        case .model, .hybrid:
+            guard let draftModel else { throw EngineError.invalidParameter("--drafter \(drafter.rawValue) needs --draft-model") }
             guard draftModel !== target else {
                 throw EngineError.invalidParameter("the draft model must be loaded separately from the target: each needs its own KV cache")
             }
             if let difference = Tokenizer.differences(target.tokenizer, draftModel.tokenizer) {
                 throw EngineError.incompatibleDraft(target: target.name, draft: draftModel.name, difference: difference)
             }
-            let drafter = try DraftModelDrafter(draft: draftModel.transformer, target: target.transformer, seed: seed ^ 0x5EED)
-            drafter.minProbability = draftMinProbability
-            return drafter
+            let model = try DraftModelDrafter(draft: draftModel.transformer, target: target.transformer, seed: seed ^ 0x5EED)
+            model.minProbability = draftMinProbability
+            if drafter == .model { return model }
+            return HybridDrafter(first: try PromptLookupDrafter(minNgram: lookupMin, maxNgram: lookupMax), fallback: model)
         case .lookup: return try PromptLookupDrafter(minNgram: lookupMin, maxNgram: lookupMax)
         case .suffix: return try SuffixTreeDrafter(maxDepth: suffixMaxDepth, maxGlobalNodes: suffixMaxNodes)
         case .none: return NoDrafter()

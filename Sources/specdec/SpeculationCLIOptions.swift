@@ -9,7 +9,7 @@ struct SpeculationCLIOptions: ParsableArguments {
     @Option(name: .customLong("draft-model"), help: "Draft model (a known name or a GGUF path) for --drafter model.")
     var draftModel: String?
 
-    @Option(help: "Drafter: model, lookup, suffix or none (default: model when --draft-model is given, else none).")
+    @Option(help: "Drafter: model, lookup, suffix, hybrid (lookup where it matches, else the model) or none (default: model when --draft-model is given, else none).")
     var drafter: DrafterKind?
 
     @Option(name: .customLong("draft-max"), help: "Most draft tokens per step.") var draftMax: Int = 8
@@ -41,12 +41,14 @@ struct SpeculationCLIOptions: ParsableArguments {
 
     func validate() throws {
         do { try options.validate() } catch { throw ValidationError("\(error)") }
-        if drafterKind == .model && draftModel == nil { throw ValidationError("--drafter model needs --draft-model") }
+        if drafterKind.usesDraftModel && draftModel == nil {
+            throw ValidationError("--drafter \(drafterKind.rawValue) needs --draft-model")
+        }
     }
 
     /// Loads the draft model when one is needed.
     func loadDraft(context: Int?, threads: Int?) throws -> LoadedModel? {
-        guard drafterKind == .model, let draftModel else { return nil }
+        guard drafterKind.usesDraftModel, let draftModel else { return nil }
         return try LoadedModel(draftModel, contextLength: context, threads: threads)
     }
 }

@@ -173,6 +173,9 @@ final class CLITests: XCTestCase {
         let r = try run(["generate", "--model", "x", "--prompt", "hi", "--top-p", "0"])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("top-p"), r.stderr)
+        let hybrid = try run(["generate", "--model", "x", "--prompt", "hi", "--drafter", "hybrid"])
+        XCTAssertNotEqual(hybrid.status, 0)
+        XCTAssertTrue(hybrid.stderr.contains("--draft-model"), hybrid.stderr)
         for bad in ["1.5", "-0.1"] {
             let p = try run(["generate", "--model", "x", "--draft-model", "y", "--prompt", "hi", "--draft-p-min", bad])
             XCTAssertNotEqual(p.status, 0, bad)

@@ -93,6 +93,45 @@ final class LosslessnessTests: XCTestCase {
         }
     }
 
+    func testHybridDraftsEqualPlainGreedyAndUseBothDrafters() throws {
+        for arch in Self.architectures {
+            let t = Self.targets[arch] ?? (1, 0.5)
+            var hybrids: [HybridDrafter] = []
+            try assertMatchesPlainGreedy(arch, "hybrid") { target in
+                let h = HybridDrafter(first: try PromptLookupDrafter(),
+                                      fallback: try DraftModelDrafter(draft: Tiny.model(arch, seed: t.seed, weightScale: t.scale * 0.8),
+                                                                      target: target))
+                hybrids.append(h)
+                return h
+            }
+            // the repetitive prompt gives lookup matches, and lookup has none at first
+            XCTAssertGreaterThan(hybrids.map(\.firstDrafts).reduce(0, +), 0, arch)
+            XCTAssertGreaterThan(hybrids.map(\.fallbackDrafts).reduce(0, +), 0, arch)
+        }
+    }
+
+    func testHybridTakesTheLookupDraftWhenThereIsOneAndTheModelsOtherwise() throws {
+        let target = try target("llama")
+        let model = try DraftModelDrafter(draft: Tiny.model("llama", seed: 3, weightScale: 0.4), target: target)
+        let hybrid = HybridDrafter(first: try PromptLookupDrafter(), fallback: model)
+        let sampling = SamplingParameters()
+        try hybrid.begin(prompt: Self.prompt)
+        // "10 20 30" recurs in the prompt: lookup proposes what followed it
+        let matched = try hybrid.draft(context: Self.prompt, maxTokens: 4, sampling: sampling)
+        let lookup = try PromptLookupDrafter().draft(context: Self.prompt, maxTokens: 4, sampling: sampling)
+        XCTAssertFalse(lookup.tokens.isEmpty)
+        XCTAssertEqual(matched, lookup)
+        XCTAssertEqual([hybrid.firstDrafts, hybrid.fallbackDrafts], [1, 0])
+        // no n-gram of the context recurs: the draft model drafts
+        let fresh: [Int32] = [1, 2, 3, 4, 5, 6]
+        let drafted = try hybrid.draft(context: fresh, maxTokens: 4, sampling: sampling)
+        XCTAssertEqual(drafted.tokens.count, 4)
+        XCTAssertNotNil(drafted.distributions)
+        XCTAssertEqual([hybrid.firstDrafts, hybrid.fallbackDrafts], [1, 1])
+        let alone = try DraftModelDrafter(draft: Tiny.model("llama", seed: 3, weightScale: 0.4), target: target)
+        XCTAssertEqual(drafted.tokens, try alone.draft(context: fresh, maxTokens: 4, sampling: sampling).tokens)
+    }
+
     func testADraftStopsBeforeTheFirstTokenBelowTheThreshold() throws {
         for arch in Self.architectures {
             let target = try target(arch)

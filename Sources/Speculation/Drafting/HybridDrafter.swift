@@ -1,0 +1,51 @@
+/// Drafts with a model-free drafter when it has a proposal, and with a draft model otherwise.
+///
+/// Prompt lookup costs nothing but proposes only where the text repeats (summaries, code edits,
+/// retrieved passages); a draft model proposes everywhere but each of its tokens costs a forward of
+/// the draft. Asking the free drafter first spends the draft model only where lookup has nothing, as
+/// SuffixDecoding (Oliaro et al. 2024, arXiv:2411.04975) suggests for its hybrid with a draft model.
+/// A lookup draft has no distributions (point masses), a model draft has the draft's; the verifiers
+/// handle either, so the combination is as lossless as its parts.
+///
+/// Both drafters see every request's lifecycle (`begin`, `accepted`, `end`); the draft model catches
+/// up on the tokens committed while lookup drafted at its next draft (one batched forward).
+public final class HybridDrafter: Drafter {
+    public let name = "hybrid"
+    /// Asked first (model-free).
+    public let first: any Drafter
+    /// Asked when `first` proposes nothing.
+    public let fallback: any Drafter
+    /// Drafts that came from `first` and from `fallback` so far.
+    public private(set) var firstDrafts = 0
+    public private(set) var fallbackDrafts = 0
+
+    public init(first: any Drafter, fallback: any Drafter) {
+        self.first = first
+        self.fallback = fallback
+    }
+
+    public func begin(prompt: [Int32]) throws {
+        try first.begin(prompt: prompt)
+        try fallback.begin(prompt: prompt)
+    }
+
+    public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
+        let proposal = try first.draft(context: context, maxTokens: maxTokens, sampling: sampling)
+        if !proposal.tokens.isEmpty {
+            firstDrafts += 1
+            return proposal
+        }
+        fallbackDrafts += 1
+        return try fallback.draft(context: context, maxTokens: maxTokens, sampling: sampling)
+    }
+
+    public func accepted(context: [Int32], acceptedCount: Int) {
+        first.accepted(context: context, acceptedCount: acceptedCount)
+        fallback.accepted(context: context, acceptedCount: acceptedCount)
+    }
+
+    public func end(context: [Int32]) {
+        first.end(context: context)
+        fallback.end(context: context)
+    }
+}
