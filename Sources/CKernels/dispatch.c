@@ -102,7 +102,7 @@ SDK_TARGET void sdk_quantize_act_legacy(const float *x, long n, int8_t *qs, uint
                                                      _mm512_permutex2var_epi8(t2, pidx[k], t3));
             // formats with an offset: unsigned bytes q + 128 (their weights are signed, quant_core.h)
             _mm512_storeu_si512(qs + 256 * sb + 64 * k, offset ? _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)) : v);
-            lanes = _mm512_dpbusd_epi32(lanes, _mm512_set1_epi8(1), v);
+            if (!offset) lanes = _mm512_dpbusd_epi32(lanes, _mm512_set1_epi8(1), v);  // for Q4_1/Q5_1's lsum
         }
         uint8_t *m = meta + SDK_KMETA * sb;
         const __m512 dxv = _mm512_loadu_ps(dl);

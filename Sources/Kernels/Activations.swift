@@ -95,11 +95,6 @@ enum KPermutation {
         default: return l4Table
         }
     }
-
-    /// Q4_K/Q5_K: the 32-value sub-block summed in accumulator lane p.
-    static func k4Subblock(_ p: Int) -> Int { 2 * (p / 4) + p % 2 }
-    /// Q6_K: the 16-value group summed in accumulator lane p.
-    static func k6Group(_ p: Int) -> Int { 8 * (p / 8) + (p / 2) % 4 + (p % 2) * 4 }
 }
 
 /// Round half to even of |v| < 2^22 (adding 1.5·2^23 leaves the rounded integer in the low mantissa
