@@ -4,7 +4,8 @@ import SpecDecCKernels
 /// `positions` cached rows: for each head j,
 /// `output[j·outputStride ..< j·outputStride + headDim] = softmax(scale · K·q_j) · V`.
 ///
-/// With AVX-512 the C kernel loads each key and value row once for up to four heads; otherwise
+/// With the AVX-512 or AVX2 kernels (the active ``KernelSet``) the C kernel loads each key and value row
+/// once for up to four heads; otherwise
 /// ``attendPortable(queries:queryStride:heads:keys:values:rowStride:positions:headDim:scale:scores:output:outputStride:)``
 /// runs. Either way a head's result does not depend on `heads` (how the caller groups heads), so a
 /// batched forward gives every row the values a single-token forward gives it.
@@ -17,11 +18,28 @@ import SpecDecCKernels
 public func attend(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, keys: UnsafePointer<Float>,
                    values: UnsafePointer<Float>, rowStride: Int, positions: Int, headDim: Int, scale: Float,
                    scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+    attend(queries: queries, queryStride: queryStride, heads: heads, keys: keys, values: values, rowStride: rowStride,
+           positions: positions, headDim: headDim, scale: scale, scores: scores, output: output, outputStride: outputStride,
+           kernels: KernelSet.active)
+}
+
+/// `attend` with the given kernel set (one the CPU supports).
+func attend(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, keys: UnsafePointer<Float>,
+            values: UnsafePointer<Float>, rowStride: Int, positions: Int, headDim: Int, scale: Float,
+            scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int,
+            kernels: KernelSet) {
     if heads <= 0 || positions <= 0 { return }
-    if vectorOpsAvailable {
+    switch kernels {
+    case .avx512:
         sdk_attend_f32(queries, queryStride, heads, keys, values, rowStride, positions, headDim, scale, scores,
                        output, outputStride)
         return
+    case .avx2:
+        sdk_avx2_attend_f32(queries, queryStride, heads, keys, values, rowStride, positions, headDim, scale, scores,
+                            output, outputStride)
+        return
+    case .portable:
+        break
     }
     attendPortable(queries: queries, queryStride: queryStride, heads: heads, keys: keys, values: values,
                    rowStride: rowStride, positions: positions, headDim: headDim, scale: scale, scores: scores,

@@ -9,17 +9,21 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
-    /// The same matrix repacked into the vector kernels' layout (see ``PackedWeights``), or nil. The
-    /// AVX-512 kernels read it when present; the portable and exact paths always read `data`.
+    /// The same matrix repacked into one kernel set's layout (see ``PackedWeights``), or nil. That set's
+    /// kernels read it when present; other sets and the exact path read `data`.
     public let packed: UnsafeRawPointer?
+    /// The kernel set whose layout `packed` is in.
+    public let packedKernels: KernelSet?
 
-    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, packed: UnsafeRawPointer? = nil) {
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, packed: UnsafeRawPointer? = nil,
+                packedKernels: KernelSet? = nil) {
         precondition(rows >= 0 && cols >= 0 && cols % type.blockSize == 0, "cols must be a multiple of the block size")
         self.type = type
         self.rows = rows
         self.cols = cols
         self.data = data
         self.packed = packed
+        self.packedKernels = packed == nil ? nil : (packedKernels ?? .avx512)
     }
 
     /// Bytes of one stored row.
@@ -35,19 +39,16 @@ public struct WeightMatrix: @unchecked Sendable {
 /// an L2-resident tile of 16 rows), with the activations chunked to stay in L1. Quantized weights use
 /// 8-bit activations quantized once per call: Q8_K-style (one scale per 256 values, with block
 /// sums) for K-quants, Q8_0-style (one scale per 32) for the legacy formats, and integer dot
-/// products (AVX-512 VNNI `vpdpbusd` in SpecDecCKernels when the CPU has it, else portable Swift SIMD).
-/// See Activations.swift for the layouts.
+/// products: AVX-512 VNNI `vpdpbusd` or AVX2 `vpmaddubsw`/`vpmaddwd` in SpecDecCKernels, or portable Swift
+/// SIMD (``KernelSet``). See Activations.swift and ActivationsAVX2.swift for the layouts.
 /// One `MatMul` must not be used from two threads at once (it owns the scratch); use one per thread.
 public final class MatMul: @unchecked Sendable {
-    /// Which kernels run the row dot products.
-    enum Backend { case avx512, portable }
-
-    /// True when the CPU supports the AVX-512 VNNI kernels.
-    public static let vectorKernelsAvailable: Bool = sdk_cpu_supported() != 0
-
     public let pool: ThreadPool
-    /// Kernels in use; tests switch to `.portable` to compare the two paths.
-    var backend: Backend = MatMul.vectorKernelsAvailable ? .avx512 : .portable
+    /// Kernels in use (``KernelSet/active`` unless changed); tests switch sets to compare them. Must be
+    /// a set the CPU supports.
+    public var backend: KernelSet = .active {
+        didSet { precondition(backend.isSupported, "MatMul: the \(backend) kernels do not run on this CPU") }
+    }
     private var scratch: UnsafeMutableRawPointer?
     private var scratchBytes = 0
 
@@ -151,7 +152,7 @@ public final class MatMul: @unchecked Sendable {
                      into: base + unpackBytes + actOffset[i])
         }
 
-        let vector = backend == .avx512
+        let kernels = backend
         pool.run(tasks: totalTasks) { t in
             let i = t < firstTask[1] || count == 1 ? 0 : t < firstTask[2] || count == 2 ? 1 : 2
             let p = products[i]
@@ -169,12 +170,17 @@ public final class MatMul: @unchecked Sendable {
                 act = UnsafeRawPointer(base + unpackBytes + actOffset[i])
                 actStride = self.activationStride(type, cols: cols)
             }
-            if vector {
-                // Packed matrices have their own kernels (type number + 100), same activations.
-                let kernelData = w.packed ?? w.data
-                let kernelType = Int32(type.rawValue) + (w.packed != nil ? PackedWeights.kernelTypeOffset : 0)
+            // A matrix packed for this set has its own kernels (type number + 100), same activations.
+            let packed = w.packedKernels == kernels ? w.packed : nil
+            let kernelData = packed ?? w.data
+            let kernelType = Int32(type.rawValue) + (packed != nil ? PackedWeights.kernelTypeOffset : 0)
+            switch kernels {
+            case .avx512:
                 sdk_matmul_rows(kernelType, kernelData, w.rowBytes, r0, r1, cols, act, actStride, batch, p.output, p.outStride)
-            } else {
+            case .avx2:
+                sdk_avx2_matmul_rows(kernelType, kernelData, w.rowBytes, r0, r1, cols, act, actStride, batch, p.output,
+                                     p.outStride)
+            case .portable:
                 portableRows(type, w.data, rowBytes: w.rowBytes, r0, r1, cols: cols, act, actStride: actStride,
                              batch: batch, p.output, outStride: p.outStride, unpacked: base + 256 * t)
             }
@@ -197,7 +203,7 @@ public final class MatMul: @unchecked Sendable {
                           into dst: UnsafeMutableRawPointer) {
         // Small activations are quantized on the calling thread: cheaper than waking the pool.
         let quantizePool = batch * cols >= 32768 ? pool : serialPool
-        let vector = backend == .avx512
+        let kernels = backend
         switch type {
         case .f32, .f16, .bf16:
             return
@@ -210,11 +216,11 @@ public final class MatMul: @unchecked Sendable {
                 let x = input + c * inStride + 256 * b0
                 let qs = dst + c * actStride + 256 * b0
                 let meta = dst + c * actStride + cols + ActivationLayout.kMetaBytes * b0
-                if vector {
-                    sdk_quantize_act_k(x, n, qs.assumingMemoryBound(to: Int8.self), meta.assumingMemoryBound(to: UInt8.self),
-                                       Int32(type.rawValue))
-                } else {
-                    quantizeActivationsK(x, blocks: n, qs: qs, meta: meta, type: type, permuted: false)
+                let q = qs.assumingMemoryBound(to: Int8.self), m = meta.assumingMemoryBound(to: UInt8.self)
+                switch kernels {
+                case .avx512: sdk_quantize_act_k(x, n, q, m, Int32(type.rawValue))
+                case .avx2: sdk_avx2_quantize_act_k(x, n, q, m, Int32(type.rawValue))
+                case .portable: quantizeActivationsK(x, blocks: n, qs: qs, meta: meta, type: type, permuted: false)
                 }
             }
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
@@ -227,11 +233,11 @@ public final class MatMul: @unchecked Sendable {
                 let x = input + c * inStride + 256 * s0
                 let qs = dst + c * actStride + 256 * s0
                 let meta = dst + c * actStride + qsBytes + ActivationLayout.kMetaBytes * s0
-                if vector {
-                    sdk_quantize_act_legacy(x, n, qs.assumingMemoryBound(to: Int8.self), meta.assumingMemoryBound(to: UInt8.self),
-                                            Int32(type.rawValue))
-                } else {
-                    quantizeActivationsLegacy(x, count: n, qs: qs, meta: meta, type: type, permuted: false)
+                let q = qs.assumingMemoryBound(to: Int8.self), m = meta.assumingMemoryBound(to: UInt8.self)
+                switch kernels {
+                case .avx512: sdk_quantize_act_legacy(x, n, q, m, Int32(type.rawValue))
+                case .avx2: sdk_avx2_quantize_act_legacy(x, n, q, m, Int32(type.rawValue))
+                case .portable: quantizeActivationsLegacy(x, count: n, qs: qs, meta: meta, type: type, permuted: false)
                 }
             }
         case .q8_1, .q8_K:

@@ -1,22 +1,38 @@
 import SpecDecCKernels
 
 /// Float vector helpers used by the model (SIMD, numerically careful).
-/// `dot` and `axpy` use the AVX-512 C versions when the CPU has them (the Swift code is built for
-/// baseline x86-64, i.e. 4-wide SSE); `dotPortable`/`axpyPortable` are the Swift references.
+/// `dot` and `axpy` use the C versions of the active ``KernelSet`` (AVX-512 or AVX2; the Swift code is
+/// built for baseline x86-64, i.e. 4-wide SSE); `dotPortable`/`axpyPortable` are the Swift references.
 
 /// Dot product of two float vectors.
 public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    if vectorOpsAvailable { return sdk_dot_f32(a, b, count) }
-    return dotPortable(a, b, count: count)
+    dot(a, b, count: count, kernels: KernelSet.active)
+}
+
+/// `dot` with the given kernel set (one the CPU supports).
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, kernels: KernelSet) -> Float {
+    switch kernels {
+    case .avx512: return sdk_dot_f32(a, b, count)
+    case .avx2: return sdk_avx2_dot_f32(a, b, count)
+    case .portable: return dotPortable(a, b, count: count)
+    }
 }
 
 /// y += a * x
 public func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-    if vectorOpsAvailable { sdk_axpy_f32(a, x, y, count); return }
-    axpyPortable(a, x, y, count: count)
+    axpy(a, x, y, count: count, kernels: KernelSet.active)
 }
 
-let vectorOpsAvailable = MatMul.vectorKernelsAvailable
+/// `axpy` with the given kernel set (one the CPU supports).
+@inline(__always)
+func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, kernels: KernelSet) {
+    switch kernels {
+    case .avx512: sdk_axpy_f32(a, x, y, count)
+    case .avx2: sdk_avx2_axpy_f32(a, x, y, count)
+    case .portable: axpyPortable(a, x, y, count: count)
+    }
+}
 
 /// Swift SIMD reference of `dot`.
 func dotPortable(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {

@@ -47,11 +47,19 @@ private func gateLoop(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<F
     }
 }
 
-/// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g). AVX-512 C kernel when the CPU has it,
-/// else ``siluGatePortable(_:_:count:)``.
+/// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g). The active ``KernelSet``'s C kernel (AVX-512
+/// or AVX2), else ``siluGatePortable(_:_:count:)``.
 public func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
-    if vectorOpsAvailable { sdk_silu_gate_f32(gate, up, n); return }
-    siluGatePortable(gate, up, count: n)
+    siluGate(gate, up, count: n, kernels: KernelSet.active)
+}
+
+/// `siluGate` with the given kernel set (one the CPU supports).
+func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int, kernels: KernelSet) {
+    switch kernels {
+    case .avx512: sdk_silu_gate_f32(gate, up, n)
+    case .avx2: sdk_avx2_silu_gate_f32(gate, up, n)
+    case .portable: siluGatePortable(gate, up, count: n)
+    }
 }
 
 /// The Swift SIMD version of ``siluGate(_:_:count:)``.
@@ -60,10 +68,18 @@ public func siluGatePortable(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePo
 }
 
 /// gate[i] = gelu_tanh(gate[i]) * up[i], with gelu_tanh(g) = ½g(1 + tanh(u)) = g / (1 + e^(-2u)),
-/// u = √(2/π)(g + 0.044715 g³). AVX-512 C kernel when the CPU has it, else ``geluGatePortable(_:_:count:)``.
+/// u = √(2/π)(g + 0.044715 g³). The active ``KernelSet``'s C kernel, else ``geluGatePortable(_:_:count:)``.
 public func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
-    if vectorOpsAvailable { sdk_gelu_gate_f32(gate, up, n); return }
-    geluGatePortable(gate, up, count: n)
+    geluGate(gate, up, count: n, kernels: KernelSet.active)
+}
+
+/// `geluGate` with the given kernel set (one the CPU supports).
+func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int, kernels: KernelSet) {
+    switch kernels {
+    case .avx512: sdk_gelu_gate_f32(gate, up, n)
+    case .avx2: sdk_avx2_gelu_gate_f32(gate, up, n)
+    case .portable: geluGatePortable(gate, up, count: n)
+    }
 }
 
 /// The Swift SIMD version of ``geluGate(_:_:count:)``.

@@ -8,7 +8,7 @@ final class DotKernelTests: XCTestCase {
     static let pathTolerance = 1e-5
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(MatMul.vectorKernelsAvailable, "CPU lacks AVX-512 VNNI: only the Swift path runs")
+        try XCTSkipUnless(KernelSet.avx512.isSupported, "CPU lacks AVX-512 VNNI: only the AVX2 and Swift paths run here")
     }
 
     func testPermutationTablesMatchTheCKernels() {
@@ -70,6 +70,7 @@ final class DotKernelTests: XCTestCase {
     func testCKernelsMatchSwiftKernelsForEveryFormat() {
         let pool = ThreadPool(threads: 2)
         let fast = MatMul(pool: pool), reference = MatMul(pool: pool)
+        fast.backend = .avx512
         reference.backend = .portable
         for type in weightFormats {
             let cols = type.blockSize == 256 ? 256 * 5 : type.blockSize == 32 ? 32 * 41 : 203

@@ -41,9 +41,12 @@ struct TestMatrix {
         values = deq
     }
 
-    /// A packed copy (``PackedWeights``) the matrix carries, if any.
+    /// A packed copy (``PackedWeights``) the matrix carries, if any, and the kernel set it is packed for.
     var packed: UnsafeRawPointer? = nil
-    var matrix: WeightMatrix { WeightMatrix(type: type, rows: rows, cols: cols, data: bytes, packed: packed) }
+    var packedKernels: KernelSet? = nil
+    var matrix: WeightMatrix {
+        WeightMatrix(type: type, rows: rows, cols: cols, data: bytes, packed: packed, packedKernels: packedKernels)
+    }
     func free() { bytes.deallocate() }
 }
 
@@ -82,6 +85,8 @@ final class MatMulTests: XCTestCase {
 
     func testMultiplyMatchesReferenceDotForEveryFormatAtOddSizes() {
         let mm = MatMul(pool: pool)
+        for kernels in KernelSet.supported where kernels != .portable {
+        mm.backend = kernels
         for type in weightFormats {
             let bs = type.blockSize == 1 ? 32 : type.blockSize
             var seed: UInt64 = 100
@@ -97,25 +102,29 @@ final class MatMulTests: XCTestCase {
                 }
             }
         }
+        }
     }
 
     func testMultiplyHandlesBatchesLargerThanOneKernelPassAndRowsLongerThanOneCacheChunk() {
         let mm = MatMul(pool: pool)
-        for type in weightFormats {
-            // 2304 = 9 K-blocks; 2336 = 73 legacy blocks (odd: exercises the single trailing block).
-            let cols = type.blockSize == 256 ? 2304 : 2336
-            let m = TestMatrix(type, rows: 19, cols: cols, seed: 42)
-            for batch in [1, 8, 9, 16, 33] {
-                checkMultiply(mm, m, batch: batch, tolerance: matMulTolerance[type]!, seed: UInt64(batch))
+        for kernels in KernelSet.supported where kernels != .portable {
+            mm.backend = kernels
+            for type in weightFormats {
+                // 2304 = 9 K-blocks; 2336 = 73 legacy blocks (odd: exercises the single trailing block).
+                let cols = type.blockSize == 256 ? 2304 : 2336
+                let m = TestMatrix(type, rows: 19, cols: cols, seed: 42)
+                for batch in [1, 8, 9, 16, 33] {
+                    checkMultiply(mm, m, batch: batch, tolerance: matMulTolerance[type]!, seed: UInt64(batch))
+                }
+                m.free()
             }
-            m.free()
         }
     }
 
     /// Batched verification in speculative decoding must reproduce single-token logits exactly.
     func testEachColumnOfABatchIsBitIdenticalToMultiplyingItAlone() {
         let mm = MatMul(pool: pool)
-        for backend in [MatMul.Backend.avx512, .portable] where backend == .portable || MatMul.vectorKernelsAvailable {
+        for backend in KernelSet.supported {
             mm.backend = backend
             for type in weightFormats {
                 let cols = type.blockSize == 256 ? 2304 : 2336, rows = 37, batch = 11
@@ -142,12 +151,16 @@ final class MatMulTests: XCTestCase {
         let groups: [[GGMLType]] = [[.q4_K, .q4_K, .q6_K], [.q5_0, .q8_0, .q5_0], [.f32, .q4_0], [.q4_1, .q5_1, .bf16], [.q8_0]]
         let cols = 768
         let packs = PackedWeights()
-        for backend in [MatMul.Backend.avx512, .portable] where backend == .portable || MatMul.vectorKernelsAvailable {
+        for backend in KernelSet.supported {
             mm.backend = backend
             for (g, types) in groups.enumerated() {
                 var mats = types.enumerated().map { i, t in TestMatrix(t, rows: [37, 5, 64][i], cols: cols, seed: UInt64(10 * g + i)) }
                 defer { for m in mats { m.free() } }
-                if g == 1 { mats[1].packed = packs.pack(mats[1].matrix).packed }
+                if g == 1 {
+                    let p = packs.pack(mats[1].matrix, for: backend)
+                    mats[1].packed = p.packed
+                    mats[1].packedKernels = p.packedKernels
+                }
                 for batch in [1, 3, 8] {
                     let inStride = cols + 4
                     let x = randomFloats(batch * inStride, seed: UInt64(batch))

@@ -13,13 +13,15 @@ final class OpsTests: XCTestCase {
     }
 
     func testSwiftReferencesOfDotAndAxpyAgreeWithTheFastVersions() {
-        for n in [0, 3, 16, 47, 64, 65, 300] {
-            let a = randomFloats(n, seed: 8), b = randomFloats(n, seed: 9)
-            XCTAssertEqual(dot(a, b, count: n), dotPortable(a, b, count: n), accuracy: 1e-4)
-            var y1 = b, y2 = b
-            axpy(-1.5, a, &y1, count: n)
-            axpyPortable(-1.5, a, &y2, count: n)
-            for i in 0..<n { XCTAssertEqual(y1[i], y2[i], accuracy: 1e-6 * max(1, abs(y2[i]))) }  // fused vs separate rounding
+        for kernels in KernelSet.supported {
+            for n in [0, 3, 7, 8, 9, 16, 47, 64, 65, 300] {
+                let a = randomFloats(n, seed: 8), b = randomFloats(n, seed: 9)
+                XCTAssertEqual(dot(a, b, count: n, kernels: kernels), dotPortable(a, b, count: n), accuracy: 1e-4, "\(kernels) n \(n)")
+                var y1 = b, y2 = b
+                axpy(-1.5, a, &y1, count: n, kernels: kernels)
+                axpyPortable(-1.5, a, &y2, count: n)
+                for i in 0..<n { XCTAssertEqual(y1[i], y2[i], accuracy: 1e-6 * max(1, abs(y2[i])), "\(kernels)") }  // fused vs separate rounding
+            }
         }
     }
 
@@ -97,7 +99,8 @@ final class AttentionOpsTests: XCTestCase {
     }
 
     func testAttendMatchesPortableReference() {
-        for (headDim, heads, positions) in [(64, 3, 1), (64, 7, 37), (80, 5, 33), (128, 6, 100), (256, 4, 257), (256, 1, 2)] {
+        for kernels in KernelSet.supported where kernels != .portable {
+        for (headDim, heads, positions) in [(64, 3, 1), (64, 7, 37), (80, 5, 33), (12, 2, 9), (128, 6, 100), (256, 4, 257), (256, 1, 2)] {
             let stride = headDim + 16
             let keys = values(positions * stride, seed: headDim + 1)
             let vals = values(positions * stride, seed: headDim + 2)
@@ -107,32 +110,41 @@ final class AttentionOpsTests: XCTestCase {
             var ref = [Float](repeating: .nan, count: heads * headDim)
             let scale = 1 / Float(headDim).squareRoot()
             attend(queries: q, queryStride: headDim, heads: heads, keys: keys, values: vals, rowStride: stride,
-                   positions: positions, headDim: headDim, scale: scale, scores: &scores, output: &out, outputStride: headDim)
+                   positions: positions, headDim: headDim, scale: scale, scores: &scores, output: &out, outputStride: headDim,
+                   kernels: kernels)
             attendPortable(queries: q, queryStride: headDim, heads: heads, keys: keys, values: vals, rowStride: stride,
                            positions: positions, headDim: headDim, scale: scale, scores: &scores, output: &ref,
                            outputStride: headDim)
             for i in 0..<out.count {
-                XCTAssertEqual(out[i], ref[i], accuracy: 2e-5 + 2e-5 * abs(ref[i]), "dim \(headDim) heads \(heads) n \(positions) i \(i)")
+                XCTAssertEqual(out[i], ref[i], accuracy: 2e-5 + 2e-5 * abs(ref[i]),
+                               "\(kernels) dim \(headDim) heads \(heads) n \(positions) i \(i)")
             }
+        }
         }
     }
 
     func testAttendHeadDoesNotDependOnGrouping() {
+        for kernels in KernelSet.supported { attendHeadDoesNotDependOnGrouping(kernels) }
+    }
+
+    private func attendHeadDoesNotDependOnGrouping(_ kernels: KernelSet) {
         let headDim = 128, heads = 7, positions = 45, stride = 256
         let keys = values(positions * stride, seed: 3), vals = values(positions * stride, seed: 4)
         let q = values(heads * headDim, seed: 5)
         var scores = [Float](repeating: 0, count: heads * positions)
         var together = [Float](repeating: .nan, count: heads * headDim)
         attend(queries: q, queryStride: headDim, heads: heads, keys: keys, values: vals, rowStride: stride,
-               positions: positions, headDim: headDim, scale: 0.1, scores: &scores, output: &together, outputStride: headDim)
+               positions: positions, headDim: headDim, scale: 0.1, scores: &scores, output: &together, outputStride: headDim,
+               kernels: kernels)
         for j in 0..<heads {
             var alone = [Float](repeating: .nan, count: headDim)
             q.withUnsafeBufferPointer { qb in
                 attend(queries: qb.baseAddress! + j * headDim, queryStride: headDim, heads: 1, keys: keys, values: vals,
                        rowStride: stride, positions: positions, headDim: headDim, scale: 0.1, scores: &scores,
-                       output: &alone, outputStride: headDim)
+                       output: &alone, outputStride: headDim, kernels: kernels)
             }
-            XCTAssertEqual(alone, Array(together[(j * headDim)..<((j + 1) * headDim)]), "head \(j): bit-identical alone and grouped")
+            XCTAssertEqual(alone, Array(together[(j * headDim)..<((j + 1) * headDim)]),
+                           "\(kernels) head \(j): bit-identical alone and grouped")
         }
     }
 }

@@ -40,17 +40,24 @@ final class VectorMathTests: XCTestCase {
     }
 
     func testVectorGatesMatchThePortableSwiftGates() {
-        let n = 1000
+        for kernels in KernelSet.supported where kernels != .portable {
+            for n in [1000, 1003, 5] { vectorGatesMatchThePortableSwiftGates(kernels, n) }
+        }
+    }
+
+    private func vectorGatesMatchThePortableSwiftGates(_ kernels: KernelSet, _ n: Int) {
         let g0 = (0..<n).map { Float($0) * 0.031 - 15 }
         let up = (0..<n).map { Float($0 % 13) * 0.25 - 1.5 }
         for gelu in [false, true] {
             var fast = g0, portable = g0
-            fast.withUnsafeMutableBufferPointer { gelu ? geluGate($0.baseAddress!, up, count: n) : siluGate($0.baseAddress!, up, count: n) }
+            fast.withUnsafeMutableBufferPointer {
+                gelu ? geluGate($0.baseAddress!, up, count: n, kernels: kernels) : siluGate($0.baseAddress!, up, count: n, kernels: kernels)
+            }
             portable.withUnsafeMutableBufferPointer {
                 gelu ? geluGatePortable($0.baseAddress!, up, count: n) : siluGatePortable($0.baseAddress!, up, count: n)
             }
             for i in 0..<n {
-                XCTAssertEqual(fast[i], portable[i], accuracy: 2e-6 * max(1, abs(portable[i])), "gelu \(gelu) i \(i)")
+                XCTAssertEqual(fast[i], portable[i], accuracy: 2e-6 * max(1, abs(portable[i])), "\(kernels) gelu \(gelu) n \(n) i \(i)")
             }
         }
     }

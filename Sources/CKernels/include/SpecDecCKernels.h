@@ -1,10 +1,12 @@
 #ifndef SPECDEC_CKERNELS_H
 #define SPECDEC_CKERNELS_H
 
-// AVX-512 VNNI kernels for SpecDecKernels. Only instructions Swift cannot express
-// (vpdpbusd, vpdpwssd, vpermb, masked byte ops) live here; every routine has a Swift
-// reference in SpecDecKernels that the tests compare against.
-// Call nothing but sdk_cpu_supported() unless it returned 1.
+// Vector kernels for SpecDecKernels, one set per instruction set (avx512/, avx2/): only instructions
+// Swift cannot express (vpdpbusd, vpmaddubsw, vpermb, masked byte ops, F16C) live here; every routine
+// has a Swift reference in SpecDecKernels that the tests compare against.
+// AVX-512 set (sdk_*): call nothing but sdk_cpu_supported() unless it returned 1.
+// AVX2 set (sdk_avx2_*): call nothing but sdk_avx2_supported(), sdk_avx2_repack() and
+// sdk_avx2_permutation() unless sdk_avx2_supported() returned 1.
 
 #include <stdint.h>
 
@@ -72,6 +74,42 @@ void sdk_gelu_gate_f32(float *gate, const float *up, long n);
 /// A head's result does not depend on m (heads may be grouped in any way).
 void sdk_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
                     long n, long len, float scale, float *scores, float *out, long ostride);
+
+// ---- AVX2 + FMA + F16C set (avx2/) ----
+// Same entry points and activation buffer sizes as the AVX-512 set, with their own layouts:
+// avx2/avx2_common.h (activation metadata) and avx2/avx2_repack.c (weights, byte order).
+
+/// 1 when the CPU and OS support AVX2, FMA and F16C, else 0.
+int sdk_avx2_supported(void);
+
+/// The AVX2 order of a block's activation bytes (element index of each byte) for weights of ggml type
+/// `type` (Q6_K: 16-value groups; every other quantized type: 32-value groups).
+const uint8_t *sdk_avx2_permutation(int type);
+
+/// K activation layout for the AVX2 kernels (Q4_K, Q5_K, Q6_K weights): int8 q (signed) in the AVX2
+/// order, and per block 128 bytes of metadata (fsum8, d, and for Q6_K int16 xsum16).
+void sdk_avx2_quantize_act_k(const float *x, long nblocks, int8_t *qs, uint8_t *meta, int type);
+
+/// Legacy activation layout for the AVX2 kernels (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 weights): per super-block
+/// of 8 blocks 256 int8 q (signed) in the AVX2 order, and 128 bytes: float dx[8], then int32 bias[8]
+/// (Q4_0/Q5_0) or float lsum[8] (Q4_1/Q5_1).
+void sdk_avx2_quantize_act_legacy(const float *x, long n, int8_t *qs, uint8_t *meta, int type);
+
+/// sdk_matmul_rows for the AVX2 set (type + 100: the AVX2 packed layout of sdk_avx2_repack).
+void sdk_avx2_matmul_rows(int type, const void *w, long rowBytes, long r0, long r1, long cols,
+                          const void *act, long actStride, long batch, float *out, long outStride);
+
+/// Repacks `rows` rows from GGUF layout into the AVX2 packed layout (same size): ggml types 2, 3, 6, 7,
+/// 8, 12, 13, 14. Returns 0 for other types or widths. Plain C: runs on any CPU.
+int sdk_avx2_repack(int type, const void *src, void *dst, long rows, long cols);
+
+/// The AVX2 versions of sdk_dot_f32, sdk_axpy_f32, the gates and sdk_attend_f32 (same contracts).
+float sdk_avx2_dot_f32(const float *a, const float *b, long n);
+void sdk_avx2_axpy_f32(float alpha, const float *x, float *y, long n);
+void sdk_avx2_silu_gate_f32(float *gate, const float *up, long n);
+void sdk_avx2_gelu_gate_f32(float *gate, const float *up, long n);
+void sdk_avx2_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
+                         long n, long len, float scale, float *scores, float *out, long ostride);
 
 #ifdef __cplusplus
 }
