@@ -26,10 +26,11 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "SpecDecEngine", dependencies: ["SpecDecSpeculation", "SpecDecModel", "SpecDecTokenizer", "SpecDecGGUF", "SpecDecKernels"],
                 path: "Sources/Engine", swiftSettings: fast),
-        .target(name: "SpecDecBench", dependencies: ["SpecDecEngine"], path: "Sources/Bench"),
+        .target(name: "SpecDecBench", dependencies: ["SpecDecEngine", "SpecDecKernels"], path: "Sources/Bench"),
         .executableTarget(name: "specdec", dependencies: [
             "SpecDecEngine",
             "SpecDecBench",
+            "SpecDecKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/specdec"),
         .target(name: "SpecDecTestSupport", dependencies: ["SpecDecGGUF", "SpecDecKernels"], path: "Sources/TestSupport"),

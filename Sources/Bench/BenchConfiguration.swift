@@ -1,4 +1,5 @@
 import Foundation
+import SpecDecKernels
 
 /// How a benchmark was run: written to `config.json` when it starts (so `--resume` can refuse a
 /// mismatched continuation) and into `results.json`.
@@ -28,6 +29,10 @@ public struct BenchConfiguration: Sendable, Equatable, Codable {
     public var warmUpTokens: Int
     /// Logical CPUs of the machine.
     public var cpus: Int
+    /// The CPU's model name and the kernel set that ran (nil in configurations written before they
+    /// were recorded).
+    public var cpu: String?
+    public var kernels: String?
     /// When the run (or its first part, when resumed) started, ISO 8601.
     public var started: String
 
@@ -35,6 +40,7 @@ public struct BenchConfiguration: Sendable, Equatable, Codable {
                 categories: [String]?, limit: Int?, perCategory: Int?, perFamily: Int? = nil, prompts: Int, maxTokens: Int,
                 temperature: Float, seed: UInt64, threads: Int, context: Int, warmUpTokens: Int,
                 cpus: Int = ProcessInfo.processInfo.activeProcessorCount,
+                cpu: String? = CPUInfo.modelName, kernels: String? = KernelSet.active.rawValue,
                 started: String = ISO8601DateFormatter().string(from: Date())) {
         self.model = model
         self.modelPath = modelPath
@@ -53,6 +59,8 @@ public struct BenchConfiguration: Sendable, Equatable, Codable {
         self.context = context
         self.warmUpTokens = warmUpTokens
         self.cpus = cpus
+        self.cpu = cpu
+        self.kernels = kernels
         self.started = started
     }
 
@@ -74,13 +82,14 @@ public struct BenchConfiguration: Sendable, Equatable, Codable {
         check("seed", seed, previous.seed)
         check("threads", threads, previous.threads)
         check("context", context, previous.context)
+        if let k = kernels, let pk = previous.kernels { check("kernels", k, pk) }
         return differences.isEmpty ? nil : differences.joined(separator: "; ")
     }
 
     enum CodingKeys: String, CodingKey {
         case model, modelPath = "model_path", draftModel = "draft_model", dataset, methods, categories, limit
         case perCategory = "per_category", perFamily = "per_family", prompts, maxTokens = "max_tokens", temperature, seed, threads, context
-        case warmUpTokens = "warm_up_tokens", cpus, started
+        case warmUpTokens = "warm_up_tokens", cpus, cpu, kernels, started
     }
 
     /// Reads `config.json` (nil when absent or unreadable).

@@ -9,7 +9,9 @@ extension BenchReport {
             let draft = c.draftModel.map { ", draft \($0)" } ?? ""
             let decoding = c.isGreedy ? "greedy" : "sampling at temperature \(c.temperature), seed \(c.seed)"
             s += "Target \(c.model)\(draft); \(decoding); \(c.maxTokens) max tokens per turn; \(c.prompts) prompt(s); "
-            s += "\(c.threads) threads of \(c.cpus) CPUs; context \(c.context).\n\n"
+            s += "\(c.threads) threads of \(c.cpus) CPUs; context \(c.context)."
+            if let cpu = c.cpu, let kernels = c.kernels { s += " CPU: \(cpu); kernels: \(kernels)." }
+            s += "\n\n"
         }
         let overallKey = "overall"
         let columns = familyOrder + [overallKey]

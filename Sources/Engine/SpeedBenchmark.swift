@@ -17,6 +17,9 @@ public struct SpeedReport: Sendable, Encodable {
 
     public var model: String
     public var threads: Int
+    /// The kernel set that ran (``KernelSet/active``) and the CPU's model name.
+    public var kernels: String = KernelSet.active.rawValue
+    public var cpu: String = CPUInfo.modelName
     public var decodeTokensPerSecond: Double
     public var prefillTokensPerSecond: Double
     public var batch: [BatchTiming]
@@ -65,7 +68,7 @@ public struct SpeedReport: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, threads, batch
+        case model, threads, batch, kernels, cpu
         case decodeTokensPerSecond = "decode_tokens_per_second"
         case prefillTokensPerSecond = "prefill_tokens_per_second"
         case peakRSSBytes = "peak_rss_bytes"
@@ -80,7 +83,8 @@ public struct SpeedReport: Sendable, Encodable {
 
     /// A markdown table of the report.
     public var markdown: String {
-        var s = "| model | threads | decode tok/s | prefill tok/s | peak RSS MiB |\n|---|---|---|---|---|\n"
+        var s = "CPU: \(cpu); kernels: \(kernels)\n\n"
+        s += "| model | threads | decode tok/s | prefill tok/s | peak RSS MiB |\n|---|---|---|---|---|\n"
         s += String(format: "| %@ | %d | %.1f | %.1f | %.0f |\n\n", model, threads, decodeTokensPerSecond,
                     prefillTokensPerSecond, Double(peakRSSBytes) / 1_048_576)
         if memoryBandwidthGBps > 0 {

@@ -59,6 +59,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try checkKernels(noticePortable: true)
             let methodList = try MethodSpec.parseList(methods)
             let datasetPath = try dataset ?? BenchDataset.locateDefault()
             let prompts = try BenchDataset(path: datasetPath).select(categories: categoryList, limit: limit, perCategory: perCategory,

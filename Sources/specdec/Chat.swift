@@ -16,6 +16,7 @@ struct Chat: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try checkKernels(noticePortable: true)
             let model = try modelOptions.load()
             let plain = Generator(model: model)
             let speculative = speculation.isSpeculative

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpecDecEngine
+import SpecDecKernels
 
 /// `specdec generate`: one completion, streamed or as JSON.
 struct Generate: ParsableCommand {
@@ -29,6 +30,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try checkKernels(noticePortable: true)
             let model = try modelOptions.load()
             let tokens = promptIDs.flatMap(parseIDs) ?? model.promptTokens(prompt, chat: chat, system: system)
             var options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stopStrings: stop)
@@ -58,7 +60,7 @@ struct Generate: ParsableCommand {
                 }
             case .json:
                 let out = GenerateJSON(promptTokens: result.promptTokens, tokens: result.tokens, text: result.text,
-                                       stopReason: result.stopReason.rawValue,
+                                       stopReason: result.stopReason.rawValue, kernels: KernelSet.active.rawValue,
                                        stats: GenerateStatsJSON(generation: result.stats, speculation: result.speculation))
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -74,10 +76,12 @@ struct GenerateJSON: Encodable {
     var tokens: [Int32]
     var text: String
     var stopReason: String
+    /// The kernel set that ran (``KernelSet/active``).
+    var kernels: String
     var stats: GenerateStatsJSON
 
     enum CodingKeys: String, CodingKey {
-        case promptTokens = "prompt_tokens", tokens, text, stopReason = "stop_reason", stats
+        case promptTokens = "prompt_tokens", tokens, text, stopReason = "stop_reason", kernels, stats
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SpecDecEngine
+import SpecDecKernels
 
 @main
 struct SpecDecCommand: ParsableCommand {
@@ -72,3 +73,23 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         throw ExitCode.failure
     }
 }
+
+/// Refuses to run when `SPECDEC_KERNELS` names a set that cannot run here (one line, exit status 1),
+/// and with `noticePortable` says once on stderr that the slow portable kernels are in use.
+func checkKernels(noticePortable: Bool) throws {
+    if let error = KernelSet.selectionError {
+        note("error: \(error)")
+        throw ExitCode.failure
+    }
+    guard noticePortable, KernelSet.active == .portable, !portableNoticeGiven else { return }
+    portableNoticeGiven = true
+    if KernelSet.best == .portable {
+        note("note: this CPU has neither AVX-512 VNNI nor AVX2 + FMA + F16C: running the portable Swift kernels, "
+             + "the slow reference path (an order of magnitude below the engine's speed)")
+    } else {
+        note("note: SPECDEC_KERNELS=portable: running the portable Swift kernels, the slow reference path "
+             + "(this CPU runs \(KernelSet.best))")
+    }
+}
+
+nonisolated(unsafe) private var portableNoticeGiven = false

@@ -41,6 +41,7 @@ struct Speed: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try checkKernels(noticePortable: false)
             let context = max(1024, prefillTokens, 256 + (try parsedBatchSizes().max() ?? 1))
             let loaded = try LoadedModel(model, contextLength: context, threads: threads)
             var bench = SpeedBenchmark()
