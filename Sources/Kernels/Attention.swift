@@ -24,7 +24,7 @@ public func attend(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, 
 }
 
 /// `attend` with the given kernel set (one the CPU supports).
-func attend(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, keys: UnsafePointer<Float>,
+public func attend(queries: UnsafePointer<Float>, queryStride: Int, heads: Int, keys: UnsafePointer<Float>,
             values: UnsafePointer<Float>, rowStride: Int, positions: Int, headDim: Int, scale: Float,
             scores: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int,
             kernels: KernelSet) {

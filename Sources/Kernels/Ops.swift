@@ -11,7 +11,7 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
 
 /// `dot` with the given kernel set (one the CPU supports).
 @inline(__always)
-func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, kernels: KernelSet) -> Float {
+public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, kernels: KernelSet) -> Float {
     switch kernels {
     case .avx512: return sdk_dot_f32(a, b, count)
     case .avx2: return sdk_avx2_dot_f32(a, b, count)
@@ -26,7 +26,7 @@ public func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointe
 
 /// `axpy` with the given kernel set (one the CPU supports).
 @inline(__always)
-func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, kernels: KernelSet) {
+public func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, kernels: KernelSet) {
     switch kernels {
     case .avx512: sdk_axpy_f32(a, x, y, count)
     case .avx2: sdk_avx2_axpy_f32(a, x, y, count)

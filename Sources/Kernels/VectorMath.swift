@@ -54,7 +54,7 @@ public func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Fl
 }
 
 /// `siluGate` with the given kernel set (one the CPU supports).
-func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int, kernels: KernelSet) {
+public func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int, kernels: KernelSet) {
     switch kernels {
     case .avx512: sdk_silu_gate_f32(gate, up, n)
     case .avx2: sdk_avx2_silu_gate_f32(gate, up, n)
@@ -74,7 +74,7 @@ public func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Fl
 }
 
 /// `geluGate` with the given kernel set (one the CPU supports).
-func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int, kernels: KernelSet) {
+public func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int, kernels: KernelSet) {
     switch kernels {
     case .avx512: sdk_gelu_gate_f32(gate, up, n)
     case .avx2: sdk_avx2_gelu_gate_f32(gate, up, n)

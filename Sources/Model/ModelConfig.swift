@@ -31,6 +31,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case badPosition(Int)
     case unsupportedWeightType(tensor: String, type: String)
     case outOfMemory(bytes: Int)
+    case unsupportedKernels(String)
 
     public var description: String {
         switch self {
@@ -46,6 +47,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .badPosition(let p): return "position \(p) is past the end of the cache"
         case .unsupportedWeightType(let t, let type): return "tensor '\(t)' has type \(type), which SpecDec does not support for weights"
         case .outOfMemory(let b): return "cannot allocate \(b) bytes for the KV cache (use a smaller --context)"
+        case .unsupportedKernels(let k): return "this CPU cannot run the \(k) kernels"
         }
     }
 }

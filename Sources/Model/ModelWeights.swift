@@ -23,9 +23,9 @@ struct LayerWeights: @unchecked Sendable {
     var postFFNNorm: [Float]?
 }
 
-/// All weights of a model. Matrices point into the memory-mapped file; legacy-format matrices also
-/// carry a copy repacked for the vector kernels when `packed` is given (their file pages are then
-/// released, so the weights are resident once).
+/// All weights of a model. Matrices point into the memory-mapped file; matrices of a format `kernels`
+/// has a packed layout of also carry a copy repacked for it when `packed` is given (their file pages
+/// are then released, so the weights are resident once).
 struct ModelWeights: @unchecked Sendable {
     /// [vocab, d] token embedding.
     var tokenEmbedding: WeightMatrix
@@ -35,7 +35,8 @@ struct ModelWeights: @unchecked Sendable {
     var output: WeightMatrix
     var layers: [LayerWeights]
 
-    init(file: GGUFFile, config c: ModelConfig, packed: PackedWeights? = nil, pool: ThreadPool? = nil) throws {
+    init(file: GGUFFile, config c: ModelConfig, packed: PackedWeights? = nil, kernels: KernelSet = .active,
+         pool: ThreadPool? = nil) throws {
         let d = c.embeddingLength
         let qDim = c.headCount * c.headDim
         let kvDim = c.kvHeadCount * c.headDim
@@ -45,10 +46,10 @@ struct ModelWeights: @unchecked Sendable {
             guard t.shape == [cols, rows] else { throw ModelError.badTensor(name: name, expectedShape: [cols, rows], actualShape: t.shape) }
             guard t.type != .q8_K && t.type != .q8_1 else { throw ModelError.unsupportedWeightType(tensor: name, type: "\(t.type)") }
             let w = WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(of: t))
-            guard pack, let packed, PackedWeights.canPack(w.type) else { return w }
+            guard pack, let packed, PackedWeights.canPack(w.type, for: kernels) else { return w }
             // Pages are released chunk by chunk as they are packed, then the whole extent (pages
             // straddling two chunks).
-            let p = packed.pack(w, pool: pool) { file.releasePages(at: $0, byteCount: $1) }
+            let p = packed.pack(w, for: kernels, pool: pool) { file.releasePages(at: $0, byteCount: $1) }
             file.releasePages(of: t)
             return p
         }

@@ -53,13 +53,15 @@ func applyRoPE(_ x: UnsafeMutablePointer<Float>, _ cosT: UnsafePointer<Float>, _
 }
 
 /// gate = silu(gate) * up over `n` values, split over `pool` when large.
-func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int, pool: ThreadPool) {
-    elementwise(n, pool: pool) { lo, hi in siluGate(gate + lo, up + lo, count: hi - lo) }
+func siluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int, pool: ThreadPool,
+              kernels: KernelSet) {
+    elementwise(n, pool: pool) { lo, hi in siluGate(gate + lo, up + lo, count: hi - lo, kernels: kernels) }
 }
 
 /// gate = gelu_tanh(gate) * up over `n` values, split over `pool` when large.
-func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int, pool: ThreadPool) {
-    elementwise(n, pool: pool) { lo, hi in geluGate(gate + lo, up + lo, count: hi - lo) }
+func geluGate(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int, pool: ThreadPool,
+              kernels: KernelSet) {
+    elementwise(n, pool: pool) { lo, hi in geluGate(gate + lo, up + lo, count: hi - lo, kernels: kernels) }
 }
 
 /// Runs `body` over [0, n) in 16-aligned chunks on the pool (inline when small).

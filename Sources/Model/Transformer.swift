@@ -52,14 +52,20 @@ public final class Transformer: @unchecked Sendable {
     /// Owner of the repacked weight copies (nil in exact mode).
     let packedWeights: PackedWeights?
     let matmul: MatMul
+    /// The kernel set of every matrix product and vector helper of this model (``KernelSet/active``
+    /// unless given); weights are packed for it.
+    public let kernels: KernelSet
     var scratch: Scratch
     /// When set, forward passes add their wall time by part to it (a few dozen clock reads per layer).
     public var profile: ForwardProfile?
 
     /// Loads a model. `contextLength` defaults to min(trained context, 4096); `threads` to the core count.
     /// `exactMatmul` uses float activations and dequantized weights in every matrix product (slow;
-    /// for comparisons with a float reference).
-    public init(file: GGUFFile, contextLength: Int? = nil, threads: Int? = nil, exactMatmul: Bool = false) throws {
+    /// for comparisons with a float reference). `kernels` must be a set this CPU supports.
+    public init(file: GGUFFile, contextLength: Int? = nil, threads: Int? = nil, exactMatmul: Bool = false,
+                kernels: KernelSet = .active) throws {
+        guard kernels.isSupported else { throw ModelError.unsupportedKernels("\(kernels)") }
+        self.kernels = kernels
         let config = try ModelConfig(gguf: file)
         self.config = config
         self.file = file
@@ -67,10 +73,11 @@ public final class Transformer: @unchecked Sendable {
         guard ctx > 0 else { throw ModelError.badHyperparameter("context length \(ctx)") }
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         matmul = MatMul(pool: pool)
+        matmul.backend = kernels
         if exactMatmul { matmul.exact = true }
         // Exact mode (the argument or SPECDEC_EXACT_MATMUL=1) reads only the GGUF layout: no packed copies.
         packedWeights = matmul.exact ? nil : PackedWeights()
-        weights = try ModelWeights(file: file, config: config, packed: packedWeights, pool: pool)
+        weights = try ModelWeights(file: file, config: config, packed: packedWeights, kernels: kernels, pool: pool)
         cache = try KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
         scratch = Scratch(config: config, batch: 1, context: ctx)
     }
@@ -88,8 +95,9 @@ public final class Transformer: @unchecked Sendable {
     }
 
     /// Convenience: opens `path` and loads it.
-    public convenience init(path: String, contextLength: Int? = nil, threads: Int? = nil) throws {
-        try self.init(file: GGUFFile(path: path), contextLength: contextLength, threads: threads)
+    public convenience init(path: String, contextLength: Int? = nil, threads: Int? = nil,
+                            kernels: KernelSet = .active) throws {
+        try self.init(file: GGUFFile(path: path), contextLength: contextLength, threads: threads, kernels: kernels)
     }
 
     /// Number of positions in the cache.
@@ -234,7 +242,8 @@ public final class Transformer: @unchecked Sendable {
                        keys: cache.keyPointer(layer: l, position: first) + kvOff,
                        values: cache.valuePointer(layer: l, position: first) + kvOff, rowStride: cache.kvDim,
                        positions: pos - first + 1, headDim: hd, scale: c.attentionScale,
-                       scores: s.scores + (b * heads + h0) * cap, output: s.attn + b * qDim + h0 * hd, outputStride: hd)
+                       scores: s.scores + (b * heads + h0) * cap, output: s.attn + b * qDim + h0 * hd, outputStride: hd,
+                       kernels: kernels)
             }
         }
         timed(.attentionOutput) {
@@ -259,9 +268,9 @@ public final class Transformer: @unchecked Sendable {
         }
         timed(.activation) {
             if c.architecture == .gemma3 {
-                geluGate(s.gate, s.up, n * f, pool: pool)
+                geluGate(s.gate, s.up, n * f, pool: pool, kernels: kernels)
             } else {
-                siluGate(s.gate, s.up, n * f, pool: pool)
+                siluGate(s.gate, s.up, n * f, pool: pool, kernels: kernels)
             }
         }
         timed(.feedForwardDown) {

@@ -32,6 +32,39 @@ final class TransformerTests: XCTestCase {
         }
     }
 
+    /// What verification depends on: a batched forward gives every row exactly the logits a
+    /// single-token forward gives it, under every kernel set this CPU runs and for quantized weights.
+    func testBatchedLogitsAreBitIdenticalToTokenByTokenUnderEveryKernelSet() throws {
+        let tokens: [Int32] = [5, 17, 200, 3, 99, 42, 7, 150, 11]  // crosses gemma's window of 8
+        for kernels in KernelSet.supported {
+            for arch in Self.architectures {
+                for (weights, embedding) in [(GGMLType.q4_K, GGMLType.q6_K), (.q5_0, .q8_0), (.q4_1, .f16)] {
+                    var spec = TinyModel.Spec(architecture: arch)
+                    spec.weightType = weights; spec.embeddingType = embedding
+                    spec.dim = 256; spec.ffn = 512; spec.heads = 4; spec.headDim = 64; spec.kvHeads = 2
+                    let m = try Transformer(path: try TinyModel.write(spec), contextLength: 64, threads: 2, kernels: kernels)
+                    XCTAssertEqual(m.kernels, kernels)
+                    let batched = try m.forward(tokens, logits: .all)
+                    m.reset()
+                    for (i, t) in tokens.enumerated() {
+                        let step = try m.forward([t], logits: .all)
+                        XCTAssertEqual(step.row(0).map(\.bitPattern), batched.row(i).map(\.bitPattern),
+                                       "\(kernels) \(arch) \(weights) position \(i)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testAKernelSetTheCPULacksIsATypedError() throws {
+        let path = try TinyModel.write(TinyModel.Spec(architecture: "llama"))
+        for kernels in KernelSet.allCases where !kernels.isSupported {
+            XCTAssertThrowsError(try Transformer(path: path, kernels: kernels)) {
+                XCTAssertEqual($0 as? ModelError, .unsupportedKernels("\(kernels)"))
+            }
+        }
+    }
+
     func testProfilingTimesEveryPartWithoutChangingTheLogits() throws {
         let tokens: [Int32] = [5, 17, 200, 3, 99]
         for arch in Self.architectures {

@@ -1,4 +1,5 @@
 import XCTest
+import SpecDecKernels
 import SpecDecModel
 import SpecDecSpeculation
 import SpecDecTestSupport
@@ -45,6 +46,31 @@ final class LosslessnessTests: XCTestCase {
             }
         }
         return total
+    }
+
+    /// Quantized target and draft models under every kernel set this CPU runs: greedy speculation
+    /// (draft model and prompt lookup) gives the tokens of plain greedy decoding.
+    func testSpeculationEqualsPlainGreedyUnderEveryKernelSet() throws {
+        for kernels in KernelSet.supported {
+            for arch in Self.architectures {
+                let t = Self.targets[arch] ?? (1, 0.5)
+                let quantized: (inout TinyModel.Spec) -> Void = { $0.weightType = .q8_0; $0.embeddingType = .q4_0 }
+                let target = try Tiny.model(arch, seed: t.seed, weightScale: t.scale, kernels: kernels, quantized)
+                let reference = try Tiny.greedy(target, prompt: Self.prompt, count: Self.newTokens)
+                let drafters: [(String, Drafter)] = [
+                    ("draft model", try DraftModelDrafter(draft: Tiny.model(arch, seed: t.seed, weightScale: t.scale * 0.8,
+                                                                            kernels: kernels, quantized), target: target)),
+                    ("lookup", try PromptLookupDrafter()),
+                ]
+                for (label, drafter) in drafters {
+                    let decoder = try SpeculativeDecoder(target: target, drafter: drafter, verifier: GreedyVerifier(),
+                                                         sampling: SamplingParameters(), draftLength: 4)
+                    XCTAssertEqual(try decoder.generate(prompt: Self.prompt, maxNewTokens: Self.newTokens), reference,
+                                   "\(kernels) \(arch) \(label)")
+                    XCTAssertGreaterThan(decoder.stats.drafted, 0, "\(kernels) \(arch) \(label) drafted nothing")
+                }
+            }
+        }
     }
 
     func testDraftModelSpeculationEqualsPlainGreedyForEveryArchitectureAndDraftLength() throws {

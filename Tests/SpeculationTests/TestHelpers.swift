@@ -9,13 +9,14 @@ enum Tiny {
     /// A tiny model; `weightScale` above the default makes the distribution peaky (and greedy output
     /// repetitive).
     static func model(_ architecture: String = "llama", seed: UInt64 = 1, weightScale: Float = 0.5,
-                      context: Int = 160, _ configure: (inout TinyModel.Spec) -> Void = { _ in }) throws -> Transformer {
+                      context: Int = 160, kernels: KernelSet = .active,
+                      _ configure: (inout TinyModel.Spec) -> Void = { _ in }) throws -> Transformer {
         var spec = TinyModel.Spec(architecture: architecture)
         spec.seed = seed
         spec.weightScale = weightScale
         spec.context = max(256, context)
         configure(&spec)
-        return try Transformer(path: try TinyModel.write(spec), contextLength: context, threads: 1)
+        return try Transformer(path: try TinyModel.write(spec), contextLength: context, threads: 1, kernels: kernels)
     }
 
     /// Plain greedy decoding written out as the textbook loop (the reference for losslessness).
