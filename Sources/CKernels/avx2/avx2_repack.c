@@ -15,6 +15,13 @@
 //   Q8_0 (272): v0..v7 (signed), 8 f16 d
 #include "avx2_common.h"
 
+/// Built for AVX2 where it exists (the loops vectorize 32 bytes wide); plain C elsewhere.
+#if SDK2_X86
+#define SDK2_RT SDK2_TARGET
+#else
+#define SDK2_RT
+#endif
+
 uint8_t sdk2_perm[2][256];
 
 #include <pthread.h>
@@ -36,7 +43,7 @@ const uint8_t *sdk_avx2_permutation(int type) {
 }
 
 /// Natural-order values of one K-quant block (unsigned: 4, 5 or 6 bits).
-static void sdk2_natural_k(int type, const uint8_t *blk, uint8_t u[256]) {
+SDK2_RT static void sdk2_natural_k(int type, const uint8_t *blk, uint8_t u[256]) {
     if (type == 14) {
         for (int n = 0; n < 2; n++) {
             const uint8_t *ql = blk + 64 * n, *qh = blk + 128 + 32 * n;
@@ -66,7 +73,7 @@ static void sdk2_natural_k(int type, const uint8_t *blk, uint8_t u[256]) {
 }
 
 /// Natural-order values of one legacy block (32 values; Q8_0 signed as bytes).
-static void sdk2_natural_legacy(int type, const uint8_t *blk, uint8_t *u) {
+SDK2_RT static void sdk2_natural_legacy(int type, const uint8_t *blk, uint8_t *u) {
     switch (type) {
     case 8: memcpy(u, blk + 2, 32); return;
     case 2: case 3: {
@@ -87,20 +94,33 @@ static void sdk2_natural_legacy(int type, const uint8_t *blk, uint8_t *u) {
     }
 }
 
-/// The 8 unpacked vectors (256 bytes, v_k at 32k) of natural values u.
-static void sdk2_vectors(const uint8_t *perm, const uint8_t u[256], uint8_t v[256]) {
-    for (int i = 0; i < 256; i++) v[i] = u[perm[i]];
+/// The 8 unpacked vectors (256 bytes, v_k at 32k) of natural values u, in the order of sdk2_perm[six]:
+/// a transpose of 8 x 8 32-bit words (8 groups of 32) or of 16 x 8 16-bit words (Q6_K's 16 groups).
+SDK2_RT static void sdk2_vectors(int six, const uint8_t u[256], uint8_t v[256]) {
+    if (six) {
+        uint16_t a[128], b[128];
+        memcpy(a, u, 256);
+        for (int g = 0; g < 16; g++)
+            for (int k = 0; k < 8; k++) b[16 * k + g] = a[8 * g + k];
+        memcpy(v, b, 256);
+    } else {
+        uint32_t a[64], b[64];
+        memcpy(a, u, 256);
+        for (int j = 0; j < 8; j++)
+            for (int k = 0; k < 8; k++) b[8 * k + j] = a[8 * j + k];
+        memcpy(v, b, 256);
+    }
 }
 
 /// Writes the nibble planes P0..P3 (region r of `lanes` 32-bit lanes each: 4*lanes bytes) of v.
-static uint8_t *sdk2_put_nibbles(const uint8_t v[256], long lanes, uint8_t *p) {
+SDK2_RT static uint8_t *sdk2_put_nibbles(const uint8_t v[256], long lanes, uint8_t *p) {
     for (int i = 0; i < 4; i++)
         for (long b = 0; b < 4 * lanes; b++) *p++ = (uint8_t)((v[64 * i + b] & 15) | ((v[64 * i + 32 + b] & 15) << 4));
     return p;
 }
 
 /// Writes H (bit k of byte b = bit 4 of v_k byte b) for `lanes` lanes.
-static uint8_t *sdk2_put_high1(const uint8_t v[256], long lanes, uint8_t *p) {
+SDK2_RT static uint8_t *sdk2_put_high1(const uint8_t v[256], long lanes, uint8_t *p) {
     for (long b = 0; b < 4 * lanes; b++) {
         uint8_t h = 0;
         for (int k = 0; k < 8; k++) h |= (uint8_t)(((v[32 * k + b] >> 4) & 1) << k);
@@ -109,11 +129,11 @@ static uint8_t *sdk2_put_high1(const uint8_t v[256], long lanes, uint8_t *p) {
     return p;
 }
 
-void sdk2_pack_k_block(int type, const uint8_t *src, uint8_t *dst) {
+SDK2_RT void sdk2_pack_k_block(int type, const uint8_t *src, uint8_t *dst) {
     sdk2_init_tables();
     uint8_t u[256], v[256];
     sdk2_natural_k(type, src, u);
-    sdk2_vectors(sdk2_perm[type == 14], u, v);
+    sdk2_vectors(type == 14, u, v);
     if (type == 14) {
         uint8_t *p = sdk2_put_nibbles(v, 8, dst);
         for (int j = 0; j < 2; j++)
@@ -142,7 +162,7 @@ static int sdk2_legacy_bytes(int type) {
     }
 }
 
-void sdk2_pack_legacy_sb(int type, const uint8_t *row, long cols, long sb, long nl, uint8_t *dst) {
+SDK2_RT void sdk2_pack_legacy_sb(int type, const uint8_t *row, long cols, long sb, long nl, uint8_t *dst) {
     sdk2_init_tables();
     const int bs = sdk2_legacy_bytes(type);
     const long nblocks = cols / 32;
@@ -151,7 +171,7 @@ void sdk2_pack_legacy_sb(int type, const uint8_t *row, long cols, long sb, long 
     uint8_t u[256], v[256];
     memset(u, 0, sizeof u);
     for (long j = 0; j < n; j++) sdk2_natural_legacy(type, blk + bs * j, u + 32 * j);
-    sdk2_vectors(sdk2_perm[0], u, v);
+    sdk2_vectors(0, u, v);
     uint8_t *p = dst;
     if (type == 8) {
         for (int k = 0; k < 8; k++) {
@@ -169,7 +189,7 @@ void sdk2_pack_legacy_sb(int type, const uint8_t *row, long cols, long sb, long 
         for (long j = 0; j < n; j++) memcpy(p + 2 * nl + 2 * j, blk + bs * j + 2, 2);
 }
 
-int sdk_avx2_repack(int type, const void *src, void *dst, long rows, long cols) {
+SDK2_RT int sdk_avx2_repack(int type, const void *src, void *dst, long rows, long cols) {
     const uint8_t *s = (const uint8_t *)src;
     uint8_t *d = (uint8_t *)dst;
     if (type == 12 || type == 13 || type == 14) {

@@ -5,8 +5,8 @@
 // Swift cannot express (vpdpbusd, vpmaddubsw, vpermb, masked byte ops, F16C) live here; every routine
 // has a Swift reference in SpecDecKernels that the tests compare against.
 // AVX-512 set (sdk_*): call nothing but sdk_cpu_supported() unless it returned 1.
-// AVX2 set (sdk_avx2_*): call nothing but sdk_avx2_supported(), sdk_avx2_repack() and
-// sdk_avx2_permutation() unless sdk_avx2_supported() returned 1.
+// AVX2 set (sdk_avx2_*): call nothing but sdk_avx2_supported() and sdk_avx2_permutation() unless
+// sdk_avx2_supported() returned 1.
 
 #include <stdint.h>
 
@@ -100,7 +100,7 @@ void sdk_avx2_matmul_rows(int type, const void *w, long rowBytes, long r0, long 
                           const void *act, long actStride, long batch, float *out, long outStride);
 
 /// Repacks `rows` rows from GGUF layout into the AVX2 packed layout (same size): ggml types 2, 3, 6, 7,
-/// 8, 12, 13, 14. Returns 0 for other types or widths. Plain C: runs on any CPU.
+/// 8, 12, 13, 14. Returns 0 for other types or widths.
 int sdk_avx2_repack(int type, const void *src, void *dst, long rows, long cols);
 
 /// The AVX2 versions of sdk_dot_f32, sdk_axpy_f32, the gates and sdk_attend_f32 (same contracts).
