@@ -67,11 +67,11 @@ func dequantizeBlockQ5_0(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>
     let d = loadHalf(p, 0)
     let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
     for j in 0..<16 {
-        let q = byte(p, 6 + j)
-        let h0 = Int((qh >> UInt32(j)) & 1) << 4
-        let h1 = Int((qh >> UInt32(j + 16)) & 1) << 4
-        y[j] = d * Float((Int(q & 0x0F) | h0) - 16)
-        y[j + 16] = d * Float((Int(q >> 4) | h1) - 16)
+        let q = UInt32(byte(p, 6 + j))
+        let h0 = ((qh &>> UInt32(j)) & 1) &<< 4
+        let h1 = ((qh &>> UInt32(j + 16)) & 1) &<< 4
+        y[j] = d * Float(Int32(bitPattern: (q & 0x0F) | h0) &- 16)
+        y[j + 16] = d * Float(Int32(bitPattern: (q &>> 4) | h1) &- 16)
     }
 }
 
@@ -79,11 +79,11 @@ func dequantizeBlockQ5_1(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>
     let d = loadHalf(p, 0), m = loadHalf(p, 2)
     let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
     for j in 0..<16 {
-        let q = byte(p, 8 + j)
-        let h0 = Int((qh >> UInt32(j)) & 1) << 4
-        let h1 = Int((qh >> UInt32(j + 16)) & 1) << 4
-        y[j] = d * Float(Int(q & 0x0F) | h0) + m
-        y[j + 16] = d * Float(Int(q >> 4) | h1) + m
+        let q = UInt32(byte(p, 8 + j))
+        let h0 = ((qh &>> UInt32(j)) & 1) &<< 4
+        let h1 = ((qh &>> UInt32(j + 16)) & 1) &<< 4
+        y[j] = d * Float((q & 0x0F) | h0) + m
+        y[j + 16] = d * Float((q &>> 4) | h1) + m
     }
 }
 
@@ -144,18 +144,17 @@ func dequantizeBlockQ6_K(_ p: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>
     for n in 0..<2 { // two halves of 128 elements
         let ql = p + 64 * n, qh = p + 128 + 32 * n
         let sc = p + 192 + 8 * n
-        for l in 0..<32 {
-            let isc = l / 16
-            let h = byte(qh, l)
-            let q1 = Int((byte(ql, l) & 0x0F) | ((h & 3) << 4)) - 32
-            let q2 = Int((byte(ql, l + 32) & 0x0F) | (((h >> 2) & 3) << 4)) - 32
-            let q3 = Int((byte(ql, l) >> 4) | (((h >> 4) & 3) << 4)) - 32
-            let q4 = Int((byte(ql, l + 32) >> 4) | (((h >> 6) & 3) << 4)) - 32
-            let s = { (k: Int) in Float(sc.load(fromByteOffset: isc + k, as: Int8.self)) }
-            y[128 * n + l] = d * s(0) * Float(q1)
-            y[128 * n + l + 32] = d * s(2) * Float(q2)
-            y[128 * n + l + 64] = d * s(4) * Float(q3)
-            y[128 * n + l + 96] = d * s(6) * Float(q4)
+        for isc in 0..<2 {
+            // (d * scale) * q, as ggml evaluates it
+            let s = { (k: Int) in d * Float(sc.load(fromByteOffset: isc + k, as: Int8.self)) }
+            let s0 = s(0), s2 = s(2), s4 = s(4), s6 = s(6)
+            for l in 16 * isc..<16 * isc + 16 {
+                let h = Int32(byte(qh, l)), a = Int32(byte(ql, l)), b = Int32(byte(ql, l + 32))
+                y[128 * n + l] = s0 * Float(((a & 0x0F) | ((h & 3) &<< 4)) &- 32)
+                y[128 * n + l + 32] = s2 * Float(((b & 0x0F) | (((h &>> 2) & 3) &<< 4)) &- 32)
+                y[128 * n + l + 64] = s4 * Float(((a &>> 4) | (((h &>> 4) & 3) &<< 4)) &- 32)
+                y[128 * n + l + 96] = s6 * Float(((b &>> 4) | (((h &>> 6) & 3) &<< 4)) &- 32)
+            }
         }
     }
 }
