@@ -95,47 +95,70 @@ SDK2_TARGET SDK2_INLINE void sdk2_unpack_native_q6K(const uint8_t *blk, sdk2_wbl
     o->dw = _mm256_set1_ps(sdk2_h2f(blk + 208));
 }
 
-/// A full legacy super-block (8 blocks) in the AVX2 layout; f: 0 Q4_0, 1 Q4_1, 2 Q5_0, 3 Q5_1, 4 Q8_0.
-SDK2_TARGET SDK2_INLINE void sdk2_unpack_legacy_full(const uint8_t *p, sdk2_wblk *o, const int f) {
+/// 32 bytes of a region of n 32-bit lanes at p: all of them for a full super-block (n = 8), else the
+/// first n lanes (vpmaskmovd: the other lanes are zero and not read).
+SDK2_TARGET SDK2_INLINE __m256i sdk2_region(const uint8_t *p, const long n, __m256i mask) {
+    return n == 8 ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskload_epi32((const int *)p, mask);
+}
+
+/// n f16 values at p as 8 floats (lanes >= n zero).
+SDK2_TARGET SDK2_INLINE __m256 sdk2_halves(const uint8_t *p, const long n, __m256i mask) {
+    if (n == 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+    // ceil(n / 2) 32-bit lanes hold the n halves; a half past the region (odd n) is masked off after
+    const __m128i hm = _mm_cmpgt_epi32(_mm_set1_epi32((int)((n + 1) / 2)), _mm_setr_epi32(0, 1, 2, 3));
+    const __m256 f = _mm256_cvtph_ps(_mm_maskload_epi32((const int *)p, hm));
+    return _mm256_and_ps(f, _mm256_castsi256_ps(mask));
+}
+
+/// A legacy super-block of n <= 8 blocks in the AVX2 layout (regions scaled by n/8, avx2_repack.c);
+/// f: 0 Q4_0, 1 Q4_1, 2 Q5_0, 3 Q5_1, 4 Q8_0. The lanes of missing blocks are zero, scales included.
+SDK2_TARGET SDK2_INLINE void sdk2_unpack_legacy_n(const uint8_t *p, const long n, sdk2_wblk *o, const int f) {
+    const __m256i mask = sdk2_lane_mask(n);
+    const long rb = 4 * n;  // bytes of a region of 32-bit lanes
     if (f == 4) {
-        for (int k = 0; k < 8; k++) o->v[k] = _mm256_loadu_si256((const __m256i *)(p + 32 * k));
-        o->dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 256)));
+        for (int k = 0; k < 8; k++) o->v[k] = sdk2_region(p + rb * k, n, mask);
+        o->dw = sdk2_halves(p + 8 * rb, n, mask);
         return;
     }
-    sdk2_nibbles(p, o->v);
-    p += 128;
-    if (f == 2 || f == 3) {
-        sdk2_high1(p, o->v);
-        p += 32;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int i = 0; i < 4; i++) {
+        const __m256i x = sdk2_region(p + rb * i, n, mask);
+        o->v[2 * i] = _mm256_and_si256(x, m4);
+        o->v[2 * i + 1] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
     }
-    o->dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-    if (f == 1 || f == 3) o->minv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16)));
+    p += 4 * rb;
+    if (f == 2 || f == 3) {
+        const __m256i h = sdk2_region(p, n, mask), m = _mm256_set1_epi8(0x10);
+        o->v[0] = _mm256_or_si256(o->v[0], _mm256_and_si256(_mm256_slli_epi16(h, 4), m));
+        o->v[1] = _mm256_or_si256(o->v[1], _mm256_and_si256(_mm256_slli_epi16(h, 3), m));
+        o->v[2] = _mm256_or_si256(o->v[2], _mm256_and_si256(_mm256_slli_epi16(h, 2), m));
+        o->v[3] = _mm256_or_si256(o->v[3], _mm256_and_si256(_mm256_slli_epi16(h, 1), m));
+        o->v[4] = _mm256_or_si256(o->v[4], _mm256_and_si256(h, m));
+        o->v[5] = _mm256_or_si256(o->v[5], _mm256_and_si256(_mm256_srli_epi16(h, 1), m));
+        o->v[6] = _mm256_or_si256(o->v[6], _mm256_and_si256(_mm256_srli_epi16(h, 2), m));
+        o->v[7] = _mm256_or_si256(o->v[7], _mm256_and_si256(_mm256_srli_epi16(h, 3), m));
+        p += rb;
+    }
+    o->dw = sdk2_halves(p, n, mask);
+    if (f == 1 || f == 3) o->minv = sdk2_halves(p + 2 * n, n, mask);
 }
 
-/// Regions of a legacy AVX2 super-block: r4 of 4n bytes (32-bit lanes), then r2 of 2n bytes (f16 values).
-SDK2_INLINE void sdk2_legacy_regions(const int f, int *r4, int *r2) {
-    *r4 = f == 4 ? 8 : (f == 2 || f == 3) ? 5 : 4;
-    *r2 = (f == 1 || f == 3) ? 2 : 1;
+/// A full legacy super-block (8 blocks) in the AVX2 layout.
+SDK2_TARGET SDK2_INLINE void sdk2_unpack_legacy_full(const uint8_t *p, sdk2_wblk *o, const int f) {
+    sdk2_unpack_legacy_n(p, 8, o, f);
 }
 
-/// Super-block `sb` of a row in the AVX2 layout, unpacked (a partial last one is first expanded into a
-/// zero-padded full super-block).
+/// Super-block `sb` of a row in the AVX2 layout, unpacked (a partial last one with masked loads).
 SDK2_TARGET SDK2_INLINE void sdk2_unpack_native_legacy(const uint8_t *row, long cols, long sb, sdk2_wblk *o,
                                                        const int f, const int bs) {
     const long nblocks = cols / 32;
     const uint8_t *p = row + 8 * bs * sb;
-    const long n = nblocks - 8 * sb < 8 ? nblocks - 8 * sb : 8;
-    if (n == 8) {
+    const long n = nblocks - 8 * sb;
+    if (n >= 8) {
         sdk2_unpack_legacy_full(p, o, f);
-        return;
+    } else {
+        sdk2_unpack_legacy_n(p, n, o, f);
     }
-    uint8_t tmp[8 * 34] __attribute__((aligned(32)));
-    memset(tmp, 0, sizeof tmp);
-    int r4, r2;
-    sdk2_legacy_regions(f, &r4, &r2);
-    for (int r = 0; r < r4; r++) memcpy(tmp + 32 * r, p + 4 * n * r, (size_t)(4 * n));
-    for (int r = 0; r < r2; r++) memcpy(tmp + 32 * r4 + 16 * r, p + 4 * n * r4 + 2 * n * r, (size_t)(2 * n));
-    sdk2_unpack_legacy_full(tmp, o, f);
 }
 
 /// Integer sums of one column against an unpacked block: 8 int32 lanes, scaled by `scale` (16-bit).
