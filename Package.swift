@@ -15,8 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // AVX-512 VNNI kernels (runtime CPU check, per-function target attributes); -O2 even in debug
-        // builds, since unoptimized intrinsics are ~30x slower and would stall every debug test.
+        // Vector kernels, one folder per instruction set (avx512/, avx2/; run-time CPU checks, per-function
+        // target attributes, so one binary runs on every x86-64 CPU); -O2 even in debug builds, since
+        // unoptimized intrinsics are ~30x slower and would stall every debug test.
         .target(name: "SpecDecCKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "SpecDecKernels", dependencies: ["SpecDecCKernels"], path: "Sources/Kernels", swiftSettings: fast),
         .target(name: "SpecDecGGUF", dependencies: ["SpecDecKernels"], path: "Sources/GGUF"),

@@ -13,7 +13,7 @@
 ///   bytes 4p...4p+3 of each of the four 64-byte vectors.)
 /// Formats whose values carry an offset (Q4_0: 8, Q5_0: 16, Q8_0: 128, Q6_K: 32) differ between the
 ///   two kernel families. The vector kernels unpack their weights as signed values and take the
-///   activations as unsigned bytes q + 128 (CKernels/quant_core.h, sdk_signed), so the biases are zero.
+///   activations as unsigned bytes q + 128 (CKernels/avx512/quant_core.h, sdk_signed), so the biases are zero.
 ///   The portable kernels (`permuted: false`) keep unsigned weights and signed q, with the bias
 ///   −offset·Σq over each lane (Q6_K: over the 16-value group p).
 /// q = round-half-even(x · 127/amax), d = amax/127, per 32-value block (per 256 for the K layout).

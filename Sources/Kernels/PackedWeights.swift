@@ -8,9 +8,9 @@ import SpecDecCKernels
 /// The legacy 32-value block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) interleave a 2-byte scale with
 /// every 16 or 32 bytes of values, so the GGUF layout needs byte gathers before each dot product.
 /// Repacked, each super-block of 8 blocks keeps its values in the order of the unpacked vectors and
-/// its scales together (same size as the GGUF data; described in CKernels/matmul_native.c). Q4_K and
+/// its scales together (same size as the GGUF data; described in CKernels/avx512/matmul_native.c). Q4_K and
 /// Q6_K blocks keep their size too, with the values' nibbles (and Q6_K's 2-bit high parts) in planes
-/// in the order of the unpacked vectors, and Q6_K's scales in lane order (CKernels/matmul_k.c), so
+/// in the order of the unpacked vectors, and Q6_K's scales in lane order (CKernels/avx512/matmul_k.c), so
 /// that unpacking needs no byte gathers. The arithmetic is unchanged: a packed matrix gives results
 /// bit-identical to the GGUF layout.
 ///
