@@ -19,6 +19,7 @@
 #endif
 #include <stdint.h>
 #include <string.h>
+#include "../shared/tiling.h"
 
 #define SDK2_TARGET __attribute__((target("avx2,fma,f16c")))
 #define SDK2_INLINE static inline __attribute__((always_inline))
@@ -47,11 +48,8 @@
 #define SDK2_LMETA_DX 0
 #define SDK2_LMETA_AUX 32
 
-/// A row function: `nrows` weight rows (`rowBytes` apart) against NB columns over units [u0, u1), state
-/// carried between calls as in the AVX-512 set (common.h there).
-typedef void (*sdk2_row_fn)(const uint8_t *w, long rowBytes, long nrows, long cols, const uint8_t *act, long astride,
-                            int nb, float *out, long ostride, long u0, long u1, float *state, int first, int last,
-                            long pfOff, long pfLen, long pfRows);
+/// A row function (shared/tiling.h); its state holds each row's NB accumulators (8 floats each).
+typedef sdk_tile_fn sdk2_row_fn;
 
 #define SDK2_ROW_ARGS                                                                                        \
     const uint8_t *w, long rowBytes, long nrows, long cols, const uint8_t *act, long astride, int nb,        \

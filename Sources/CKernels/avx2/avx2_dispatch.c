@@ -1,4 +1,4 @@
-// The AVX2 set's CPU check and row-range entry point (the tiling of the AVX-512 set's dispatch.c).
+// The AVX2 set's CPU check and row-range entry point (the tiling of shared/tiling.h).
 #include "SpecDecCKernels.h"
 #include "avx2_common.h"
 
@@ -48,37 +48,10 @@ void sdk_avx2_matmul_rows(int type, const void *w, long rowBytes, long r0, long 
     default: return;
     }
     sdk2_init_tables();
-    const long units = (cols + unit - 1) / unit;
-    const uint8_t *wb = (const uint8_t *)w;
-    const uint8_t *ab = (const uint8_t *)act;
     float state[SDK2_ROW_TILE * SDK2_STATE] __attribute__((aligned(32)));
-    for (long t0 = r0; t0 < r1; t0 += SDK2_ROW_TILE) {
-        const long t1 = t0 + SDK2_ROW_TILE < r1 ? t0 + SDK2_ROW_TILE : r1;
-        for (long c = 0; c < batch; c += SDK2_MAX_NB) {
-            const long nb = batch - c < SDK2_MAX_NB ? batch - c : SDK2_MAX_NB;
-            long chunk = SDK2_L1_BUDGET / (nb * actPerUnit);
-            if (unit == 1) chunk &= ~31L;
-            if (chunk < (unit == 1 ? 32 : 1)) chunk = unit == 1 ? 32 : 1;
-            for (long u0 = 0; u0 < units; u0 += chunk) {
-                const long u1 = u0 + chunk < units ? u0 + chunk : units;
-                // Rows visited in segments prefetch the segment they need next (see dispatch.c of AVX-512).
-                long pfOff = 0, pfLen = 0, pfRows = 0;
-                if (chunk < units) {
-                    pfLen = chunk * unitBytes;
-                    if (u1 < units) {
-                        pfOff = u1 * unitBytes;
-                        pfRows = t1 - t0;
-                    } else {
-                        pfOff = SDK2_ROW_TILE * rowBytes;
-                        pfRows = r1 - (t0 + SDK2_ROW_TILE);
-                        if (pfRows > t1 - t0) pfRows = t1 - t0;
-                    }
-                }
-                fn(wb + t0 * rowBytes, rowBytes, t1 - t0, cols, ab + c * actStride, actStride, (int)nb,
-                   out + c * outStride + t0, outStride, u0, u1, state, u0 == 0, u1 == units, pfOff, pfLen, pfRows);
-            }
-        }
-    }
+    const sdk_tiling_t tiling = {SDK2_ROW_TILE, SDK2_MAX_NB, SDK2_L1_BUDGET, SDK2_STATE};
+    sdk_tile_rows(fn, tiling, unit, unitBytes, actPerUnit, (const uint8_t *)w, rowBytes, r0, r1, cols,
+                  (const uint8_t *)act, actStride, batch, out, outStride, state);
 }
 
 #else  // not x86-64: only the CPU check is meaningful (it says no).

@@ -52,14 +52,8 @@ SDK2_TARGET SDK2_INLINE void sdk2_high1(const uint8_t *h, __m256i *v) {
 
 /// Scales and mins of a Q4_K/Q5_K block header (ggml's get_scale_min_k4 masks, general registers).
 SDK2_TARGET SDK2_INLINE void sdk2_scales_k4(const uint8_t *blk, sdk2_wblk *o) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
     uint32_t utmp[4];
-    memcpy(utmp, blk + 4, 12);
-    utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
-    const uint32_t uaux = utmp[1] & kmask1;
-    utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
-    utmp[2] = uaux;
-    utmp[0] &= kmask1;
+    sdk_k4_scale_bytes(blk, utmp);
     const __m128i sm = _mm_loadu_si128((const __m128i *)utmp);  // 8 scales, then 8 mins
     const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     o->sc16 = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, dup));

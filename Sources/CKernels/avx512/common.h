@@ -12,6 +12,7 @@
 #endif
 #include <stdint.h>
 #include <string.h>
+#include "../shared/tiling.h"
 
 #define SDK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx512bitalg,fma,f16c")))
 #define SDK_INLINE static inline __attribute__((always_inline))
@@ -69,14 +70,8 @@ SDK_TARGET SDK_INLINE float sdk_h2f(const uint8_t *p) {
 }
 #endif
 
-/// `nrows` weight rows (`rowBytes` apart) against NB activation columns over units [u0, u1) of each row
-/// (units: 256-value blocks or super-blocks for quantized formats, single values for float formats).
-/// `state` holds each row's NB partial accumulator vectors (SDK_STATE floats per row) between calls:
-/// zeroed when `first`, reduced into out[row + c*ostride] when `last`. Before each row, `pfLen` bytes at
-/// row + pfOff are prefetched into L2 (the segment that row needs next), for the first `pfRows` rows.
-typedef void (*sdk_row_fn)(const uint8_t *w, long rowBytes, long nrows, long cols, const uint8_t *act, long astride,
-                           int nb, float *out, long ostride, long u0, long u1, float *state, int first, int last,
-                           long pfOff, long pfLen, long pfRows);
+/// A row function (shared/tiling.h); its state holds each row's NB accumulator vectors (SDK_STATE floats).
+typedef sdk_tile_fn sdk_row_fn;
 
 #define SDK_STATE (SDK_MAX_NB * 16)
 

@@ -26,14 +26,8 @@ SDK_TARGET SDK_INLINE void sdk_unpack_k4(const uint8_t *qs, __m512i v[4]) {
 /// general-purpose registers (ggml's get_scale_min_k4 masks). Q5_K keeps this one: with its high-bit
 /// gathers, the vector decode's constants cost it registers (B=8 180 -> 162 GMAC/s per core).
 SDK_TARGET SDK_INLINE void sdk_scales_k4_gpr(const uint8_t *blk, sdk_wblk *o) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
     uint32_t utmp[4];
-    memcpy(utmp, blk + 4, 12);
-    utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
-    const uint32_t uaux = utmp[1] & kmask1;
-    utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
-    utmp[2] = uaux;
-    utmp[0] &= kmask1;
+    sdk_k4_scale_bytes(blk, utmp);
     const __m128i sm = _mm_loadu_si128((const __m128i *)utmp);  // 8 scales, then 8 mins
     const __m256 sc8 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm)), _mm256_set1_ps(sdk_h2f(blk)));
     o->fsc = _mm512_permutexvar_ps(_mm512_loadu_si512(sdk_k_tables.k4_sub), _mm512_castps256_ps512(sc8));
