@@ -27,30 +27,19 @@ final class AVX2KernelTests: XCTestCase {
         for i in 512..<768 { x[i] = 0 }
         x.withUnsafeBufferPointer { xp in
             for type in [GGMLType.q4_K, .q5_K, .q6_K] {
-                let stride = ActivationLayout.kStride(n)
-                let a = UnsafeMutableRawPointer.allocate(byteCount: stride, alignment: 64)
-                let b = UnsafeMutableRawPointer.allocate(byteCount: stride, alignment: 64)
-                defer { a.deallocate(); b.deallocate() }
-                a.initializeMemory(as: UInt8.self, repeating: 0, count: stride)
-                b.initializeMemory(as: UInt8.self, repeating: 0, count: stride)
-                sdk_avx2_quantize_act_k(xp.baseAddress!, 3, a.assumingMemoryBound(to: Int8.self),
-                                        (a + n).assumingMemoryBound(to: UInt8.self), Int32(type.rawValue))
-                quantizeActivationsKAVX2(xp.baseAddress!, blocks: 3, qs: b, meta: b + n, type: type)
-                XCTAssertEqual(memcmp(a, b, stride), 0, "\(type)")
+                XCTAssertTrue(sameBytes(ActivationLayout.kStride(n), { a in
+                    sdk_avx2_quantize_act_k(xp.baseAddress!, 3, a.assumingMemoryBound(to: Int8.self),
+                                            (a + n).assumingMemoryBound(to: UInt8.self), Int32(type.rawValue))
+                }, { b in quantizeActivationsKAVX2(xp.baseAddress!, blocks: 3, qs: b, meta: b + n, type: type) }), "\(type)")
             }
             for type in [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0] {
                 for count in [n, n - 32 * 3, 32] {  // whole and zero-padded last super-block
-                    let stride = ActivationLayout.legacyStride(count)
                     let qsBytes = 256 * ActivationLayout.superBlocks(count)
-                    let a = UnsafeMutableRawPointer.allocate(byteCount: stride, alignment: 64)
-                    let b = UnsafeMutableRawPointer.allocate(byteCount: stride, alignment: 64)
-                    defer { a.deallocate(); b.deallocate() }
-                    a.initializeMemory(as: UInt8.self, repeating: 0, count: stride)
-                    b.initializeMemory(as: UInt8.self, repeating: 0, count: stride)
-                    sdk_avx2_quantize_act_legacy(xp.baseAddress!, count, a.assumingMemoryBound(to: Int8.self),
-                                                 (a + qsBytes).assumingMemoryBound(to: UInt8.self), Int32(type.rawValue))
-                    quantizeActivationsLegacyAVX2(xp.baseAddress!, count: count, qs: b, meta: b + qsBytes, type: type)
-                    XCTAssertEqual(memcmp(a, b, stride), 0, "\(type) \(count)")
+                    XCTAssertTrue(sameBytes(ActivationLayout.legacyStride(count), { a in
+                        sdk_avx2_quantize_act_legacy(xp.baseAddress!, count, a.assumingMemoryBound(to: Int8.self),
+                                                     (a + qsBytes).assumingMemoryBound(to: UInt8.self), Int32(type.rawValue))
+                    }, { b in quantizeActivationsLegacyAVX2(xp.baseAddress!, count: count, qs: b, meta: b + qsBytes, type: type) }),
+                                  "\(type) \(count)")
                 }
             }
         }

@@ -45,3 +45,16 @@ func relativeRMSError(_ a: [Float], _ b: [Float]) -> Double {
     }
     return den == 0 ? num.squareRoot() : (num / den).squareRoot()
 }
+
+/// True when two writers fill zeroed buffers of `byteCount` bytes with the same bytes (a C quantizer
+/// against its Swift reference).
+func sameBytes(_ byteCount: Int, _ first: (UnsafeMutableRawPointer) -> Void, _ second: (UnsafeMutableRawPointer) -> Void) -> Bool {
+    let a = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+    let b = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+    defer { a.deallocate(); b.deallocate() }
+    a.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+    b.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+    first(a)
+    second(b)
+    return memcmp(a, b, byteCount) == 0
+}
