@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["SpecDecModel", "SpecDecTestSupport"], path: "Tests/ModelTests"),
         .testTarget(name: "SpeculationTests", dependencies: ["SpecDecSpeculation", "SpecDecTestSupport"], path: "Tests/SpeculationTests"),
         .testTarget(name: "BenchTests", dependencies: ["SpecDecBench", "SpecDecTestSupport"], path: "Tests/BenchTests"),
-        .testTarget(name: "EngineTests", dependencies: ["SpecDecEngine", "SpecDecTestSupport"], path: "Tests/EngineTests",
+        .testTarget(name: "EngineTests", dependencies: ["SpecDecEngine", "SpecDecKernels", "SpecDecTestSupport"], path: "Tests/EngineTests",
                     resources: [.copy("Golden")]),
     ]
 )

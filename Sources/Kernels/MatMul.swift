@@ -12,18 +12,19 @@ public struct WeightMatrix: @unchecked Sendable {
     /// The same matrix repacked into one kernel set's layout (see ``PackedWeights``), or nil. That set's
     /// kernels read it when present; other sets and the exact path read `data`.
     public let packed: UnsafeRawPointer?
-    /// The kernel set whose layout `packed` is in.
+    /// The kernel set whose layout `packed` is in (nil exactly when there is no packed copy).
     public let packedKernels: KernelSet?
 
     public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, packed: UnsafeRawPointer? = nil,
                 packedKernels: KernelSet? = nil) {
         precondition(rows >= 0 && cols >= 0 && cols % type.blockSize == 0, "cols must be a multiple of the block size")
+        precondition((packed == nil) == (packedKernels == nil), "a packed copy names the kernel set it is packed for")
         self.type = type
         self.rows = rows
         self.cols = cols
         self.data = data
         self.packed = packed
-        self.packedKernels = packed == nil ? nil : (packedKernels ?? .avx512)
+        self.packedKernels = packedKernels
     }
 
     /// Bytes of one stored row.
@@ -255,6 +256,7 @@ public final class MatMul: @unchecked Sendable {
         let cols = w.cols, rows = w.rows
         let tasks = min(rows, pool.threadCount * 4)
         let perTask = (rows + tasks - 1) / tasks
+        let kernels = backend
         let buf = ensureScratch(tasks * cols * 4).assumingMemoryBound(to: Float.self)
         pool.run(tasks: tasks) { t in
             let tmp = buf + t * cols
@@ -262,7 +264,7 @@ public final class MatMul: @unchecked Sendable {
             if r0 >= r1 { return }
             for r in r0..<r1 {
                 dequantizeRow(w.type, w.row(r), tmp, count: cols)
-                for b in 0..<batch { output[b * outStride + r] = dot(tmp, input + b * inStride, count: cols) }
+                for b in 0..<batch { output[b * outStride + r] = dot(tmp, input + b * inStride, count: cols, kernels: kernels) }
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import SpecDecGGUF
+import SpecDecKernels
 import SpecDecTestSupport
 
 /// Runs the built `specdec` binary as a user would.
@@ -17,7 +18,7 @@ final class CLITests: XCTestCase {
 
     struct Output { var status: Int32; var stdout: String; var stderr: String }
 
-    func run(_ args: [String]) throws -> Output {
+    func run(_ args: [String], environment extra: [String: String] = [:]) throws -> Output {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw XCTSkip("the specdec binary is not built at \(Self.binary)")
         }
@@ -26,6 +27,8 @@ final class CLITests: XCTestCase {
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["SPECDEC_MODELS"] = "/nonexistent-specdec-cache"
+        env.removeValue(forKey: "SPECDEC_KERNELS")
+        env.merge(extra) { $1 }
         p.environment = env
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -51,6 +54,8 @@ final class CLITests: XCTestCase {
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(obj["threads"] as? Int, 2)
         XCTAssertNotNil(obj["model"] as? String)
+        XCTAssertEqual(obj["kernels"] as? String, KernelSet.best.rawValue)
+        XCTAssertFalse((obj["cpu"] as? String ?? "").isEmpty)
         XCTAssertGreaterThan(obj["decode_tokens_per_second"] as? Double ?? 0, 0)
         XCTAssertGreaterThan(obj["prefill_tokens_per_second"] as? Double ?? 0, 0)
         XCTAssertGreaterThan(obj["peak_rss_bytes"] as? Int ?? 0, 0)
@@ -136,6 +141,33 @@ final class CLITests: XCTestCase {
         let stats = obj?["stats"] as? [String: Any]
         for key in ["prompt_tokens", "generated_tokens", "prefill_seconds", "decode_seconds", "tokens_per_second"] {
             XCTAssertNotNil(stats?[key], "stats.\(key)")
+        }
+    }
+
+    func testEveryKernelSetTheCPURunsCanBeForcedAndIsNamed() throws {
+        let path = try tinyPath()
+        for k in KernelSet.supported {
+            let r = try run(["generate", "--model", path, "--prompt", "the cat", "--max-tokens", "3", "--format", "json"],
+                            environment: ["SPECDEC_KERNELS": k.rawValue])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            XCTAssertEqual(obj?["kernels"] as? String, k.rawValue)
+            // the slow reference path says so, once; the vector sets say nothing
+            let notes = r.stderr.components(separatedBy: "portable Swift kernels").count - 1
+            XCTAssertEqual(notes, k == .portable ? 1 : 0, r.stderr)
+        }
+    }
+
+    func testAKernelSetThatCannotRunIsAnErrorBeforeLoading() throws {
+        var refused = ["neon": "unknown kernel set"]
+        for k in KernelSet.allCases where !k.isSupported { refused[k.rawValue] = "does not support the \(k.rawValue) kernels" }
+        for (name, message) in refused {
+            for command in [["generate", "--model", "/nonexistent.gguf", "--prompt", "x"], ["speed", "--model", "/nonexistent.gguf"]] {
+                let r = try run(command, environment: ["SPECDEC_KERNELS": name])
+                XCTAssertEqual(r.status, 1, "\(name) \(command[0])")
+                XCTAssertTrue(r.stderr.contains(message), r.stderr)
+                XCTAssertTrue(r.stderr.hasPrefix("error: SPECDEC_KERNELS="), r.stderr)
+            }
         }
     }
 
