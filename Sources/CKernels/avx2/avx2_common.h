@@ -2,10 +2,11 @@
 //
 // The integer dot products use vpmaddubsw (unsigned x signed bytes -> saturating 16-bit pair sums) and
 // vpmaddwd (16-bit pairs -> 32-bit), as llama.cpp's AVX2 path does, but with weights repacked at load
-// so that one 16-bit lane of every unpacked vector of a block belongs to the same scale group: several
-// vpmaddubsw results are then added in 16 bits (as many as the format's value range allows without
-// reaching 2^15) before one vpmaddwd, which also applies the K-quants' integer sub-block scales. See
-// avx2_quant.h for the layouts and the per-format counts.
+// so that one 32-bit lane (Q6_K: one 16-bit lane) of every unpacked vector of a block belongs to the
+// same scale group: several vpmaddubsw results are then added in 16 bits (as many as the format's
+// value range allows without reaching 2^15) before one vpmaddwd, which also applies the K-quants'
+// integer sub-block scales. See avx2_repack.c for the weight layouts and avx2_matmul.c for the
+// per-format counts.
 #ifndef SPECDEC_CKERNELS_AVX2_COMMON_H
 #define SPECDEC_CKERNELS_AVX2_COMMON_H
 
@@ -60,7 +61,7 @@ typedef sdk_tile_fn sdk2_row_fn;
     const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB, float *out, long ostride,   \
         long u0, long u1, float *state, int first, int last
 
-/// Byte order tables (avx2_tables.c): element of the natural block held by byte i of the 8 unpacked
+/// Byte order tables (avx2_repack.c): element of the natural block held by byte i of the 8 unpacked
 /// 32-byte vectors. [0]: 8 groups of 32 (K4/K5 sub-blocks, legacy blocks): byte 32k + 4j + t holds
 /// element 32j + 4k + t. [1]: Q6_K's 16 groups of 16: byte 32k + 2g + t holds element 16g + 2k + t.
 extern uint8_t sdk2_perm[2][256];
