@@ -82,4 +82,21 @@ final class RunLogTests: XCTestCase {
         XCTAssertNoThrow(try a.write(path: path))
         XCTAssertEqual(BenchConfiguration.read(path: path), a)
     }
+
+    func testResumingRefusesAnotherKernelSetAndReadsConfigurationsWithoutOne() throws {
+        let a = BenchConfiguration(model: "m", modelPath: "/m", draftModel: nil, dataset: "d", methods: ["ar"], categories: nil,
+                                   limit: nil, perCategory: nil, prompts: 3, maxTokens: 128, temperature: 0, seed: 0,
+                                   threads: 2, context: 4096, warmUpTokens: 16, cpu: "AMD EPYC", kernels: "avx512")
+        var b = a
+        b.kernels = "avx2"
+        XCTAssertEqual(b.resumeMismatch(with: a), "kernels was avx512, now avx2")
+        // a configuration written before the kernel set was recorded still resumes
+        var old = a
+        old.kernels = nil
+        old.cpu = nil
+        XCTAssertNil(b.resumeMismatch(with: old))
+        let json = String(decoding: try JSONEncoder().encode(old), as: UTF8.self)
+        XCTAssertFalse(json.contains("kernels"))
+        XCTAssertEqual(try JSONDecoder().decode(BenchConfiguration.self, from: Data(json.utf8)), old)
+    }
 }
