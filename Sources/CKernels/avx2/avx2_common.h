@@ -30,9 +30,7 @@
 /// the stack (L1 reloads), but each block is unpacked half as often as with 4 columns: measured
 /// (specdec speed, qwen2.5-coder-1.5b, AVX2 kernels on an AVX-512 Zen 5 machine) B=8 forward 100-103 ms
 /// with 4, 82-87 ms with 8.
-#ifndef SDK2_MAX_NB
 #define SDK2_MAX_NB 8
-#endif
 
 /// Floats of state kept per row between activation chunks (8 lanes per column).
 #define SDK2_STATE (SDK2_MAX_NB * 8)
@@ -157,16 +155,6 @@ SDK2_TARGET SDK2_INLINE __m256 sdk2_exp8(__m256 x) {
         impl(row_, cols, act, astride, NBC, out + i_, ostride, u0, u1, state + i_ * SDK2_STATE, first, last); \
     }
 
-#if SDK2_MAX_NB > 4
-#define SDK2_NB_CASES_5_8(impl)                                                                              \
-    case 4: SDK2_ROWS_LOOP(impl, 4) break;                                                                   \
-    case 5: SDK2_ROWS_LOOP(impl, 5) break;                                                                   \
-    case 6: SDK2_ROWS_LOOP(impl, 6) break;                                                                   \
-    case 7: SDK2_ROWS_LOOP(impl, 7) break;
-#else
-#define SDK2_NB_CASES_5_8(impl)
-#endif
-
 /// Expands to a row function running `impl` with NB a compile-time constant 1...SDK2_MAX_NB.
 #define SDK2_DISPATCH_NB(name, impl)                                                                         \
     SDK2_TARGET void name(SDK2_ROW_ARGS) {                                                                   \
@@ -174,8 +162,11 @@ SDK2_TARGET SDK2_INLINE __m256 sdk2_exp8(__m256 x) {
         case 1: SDK2_ROWS_LOOP(impl, 1) break;                                                               \
         case 2: SDK2_ROWS_LOOP(impl, 2) break;                                                               \
         case 3: SDK2_ROWS_LOOP(impl, 3) break;                                                               \
-        SDK2_NB_CASES_5_8(impl)                                                                              \
-        default: SDK2_ROWS_LOOP(impl, SDK2_MAX_NB) break;                                                    \
+        case 4: SDK2_ROWS_LOOP(impl, 4) break;                                                               \
+        case 5: SDK2_ROWS_LOOP(impl, 5) break;                                                               \
+        case 6: SDK2_ROWS_LOOP(impl, 6) break;                                                               \
+        case 7: SDK2_ROWS_LOOP(impl, 7) break;                                                               \
+        default: SDK2_ROWS_LOOP(impl, 8) break;                                                              \
         }                                                                                                    \
     }
 
