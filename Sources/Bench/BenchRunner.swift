@@ -107,7 +107,7 @@ public final class BenchRunner {
         self.methods = list
         self.options = options
         for m in list where !m.isBaseline {
-            if m.drafter.usesDraftModel && draft == nil { throw BenchError.missingDraftModel(method: m.label) }
+            if m.options.usesDraftModel && draft == nil { throw BenchError.missingDraftModel(method: m.label) }
             do {
                 _ = try m.options.makeVerifier(sampling: options.sampling)
                 _ = try makeSession(m)
@@ -224,7 +224,7 @@ public final class BenchRunner {
     /// A fresh generator for `method`.
     private func makeSession(_ method: MethodSpec) throws -> Session {
         if method.isBaseline { return .plain(Generator(model: target)) }
-        return .speculative(try SpeculativeGenerator(target: target, draftModel: method.drafter.usesDraftModel ? draft : nil,
+        return .speculative(try SpeculativeGenerator(target: target, draftModel: method.options.usesDraftModel ? draft : nil,
                                                      options: method.options, seed: options.sampling.seed))
     }
 

@@ -38,6 +38,15 @@ public enum MethodSpecError: Error, CustomStringConvertible, Equatable {
 /// - `lookup[:min=N,max=M,k=K]`: prompt lookup with n-grams of N…M tokens;
 /// - `suffix[:k=K]`: SuffixDecoding's suffix trees;
 /// - `hybrid[:min=N,max=M,k=K,p=P]`: prompt lookup where it finds a match, else the draft model;
+/// - `self[:k=K,p=P,skip=FILE,search=N]`: the target drafting for itself with sublayers skipped
+///   (the calibrated set of FILE, else the model's cached or shipped one, else a search of N
+///   evaluations at each pair's first request);
+/// - `cross-vocab[:k=K]`: a draft model with another tokenizer (greedy only);
+/// - `chain:A+B+…[,k=K,…]`: the first of the steps (model, lookup, suffix, self, cross-vocab) that
+///   proposes; steps are joined by `+` here since commas separate parameters;
+///
+/// where the drafters with a model head (model, hybrid, self, cross-vocab, chain) also take
+/// `vocab=N` or `vocab=FILE[:N]` (a trimmed draft head, as `--draft-vocab`),
 ///
 /// and for the speculative ones the verifier `v=greedy|sampling|top-beta` (default: greedy at
 /// temperature 0, speculative sampling otherwise) with `beta=` and `tau=` for top-β.
@@ -64,9 +73,16 @@ public struct MethodSpec: Sendable, Equatable {
     /// β and τ of top-β verification (`beta`, `tau`).
     public var topBeta = 3
     public var tolerance: Float = 1
+    /// Steps of a chain.
+    public var chain: [DrafterKind] = []
+    /// Trimmed draft head (`vocab`).
+    public var draftVocabulary: DraftVocabulary?
+    /// Skip set file of `self` (`skip`) and on-the-fly search budget (`search`).
+    public var skipFile: String?
+    public var skipSearchBudget = 0
 
     /// The names accepted before the colon.
-    public static let methodNames = ["ar", "model", "lookup", "suffix", "hybrid"]
+    public static let methodNames = ["ar", "model", "lookup", "suffix", "hybrid", "self", "cross-vocab", "chain"]
     /// The label of the baseline.
     public static let baselineLabel = "ar"
     /// The baseline: plain decoding.
@@ -92,6 +108,10 @@ public struct MethodSpec: Sendable, Equatable {
         o.topBeta = topBeta
         o.tolerance = tolerance
         o.draftMinProbability = draftMinProbability
+        o.chain = chain
+        o.draftVocabulary = draftVocabulary
+        o.skipFile = skipFile
+        o.skipSearchBudget = skipSearchBudget
         return o
     }
 
@@ -114,12 +134,26 @@ public struct MethodSpec: Sendable, Equatable {
         case "lookup": drafter = .lookup
         case "suffix": drafter = .suffix
         case "hybrid": drafter = .hybrid
+        case "self": drafter = .selfSpeculative
+        case "cross-vocab": drafter = .crossVocabulary
+        case "chain": drafter = .chain
         default: throw MethodSpecError.unknownMethod(name, spec: spec)
         }
         var m = MethodSpec(label: spec, drafter: drafter)
         let allowed = allowedParameters(drafter)
         var seen = Set<String>()
-        for piece in (rest ?? "").split(separator: ",", omittingEmptySubsequences: false) where !(rest ?? "").isEmpty {
+        var pieces = (rest ?? "").split(separator: ",", omittingEmptySubsequences: false)
+        if drafter == .chain {
+            // The first piece is the step list.
+            guard let list = pieces.first, !list.isEmpty, !list.contains("=") else {
+                throw MethodSpecError.invalid(spec: spec, reason: "give the steps, e.g. chain:lookup+suffix+self")
+            }
+            var o = SpeculationOptions()
+            do { try o.setDrafter("chain:" + list) } catch { throw MethodSpecError.invalid(spec: spec, reason: "\(error)") }
+            m.chain = o.chain
+            pieces.removeFirst()
+        }
+        for piece in pieces where !(rest ?? "").isEmpty {
             let parts = piece.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw MethodSpecError.malformedParameter(String(piece), spec: spec)
@@ -175,9 +209,12 @@ public struct MethodSpec: Sendable, Equatable {
         switch drafter {
         case .none: return []
         case .lookup: return ["min", "max", "k", "v", "beta", "tau"]
-        case .model: return ["k", "p", "v", "beta", "tau"]
+        case .model: return ["k", "p", "v", "beta", "tau", "vocab"]
         case .suffix: return ["k", "v", "beta", "tau"]
-        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau"]
+        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau", "vocab"]
+        case .selfSpeculative: return ["k", "p", "v", "beta", "tau", "vocab", "skip", "search"]
+        case .crossVocabulary: return ["k", "p", "vocab"]
+        case .chain: return ["min", "max", "k", "p", "v", "beta", "tau", "vocab", "skip", "search"]
         }
     }
 
@@ -203,6 +240,12 @@ public struct MethodSpec: Sendable, Equatable {
                 throw MethodSpecError.badValue(parameter: key, value: value, expected: "a number >= 0")
             }
             tolerance = t
+        case "search": skipSearchBudget = try int(atLeast: 1)
+        case "skip": skipFile = value
+        case "vocab":
+            do { draftVocabulary = try DraftVocabulary.parse(value) } catch {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "a token count or a ranking FILE[:N]")
+            }
         case "v":
             guard let v = VerifierKind(rawValue: value) else {
                 throw MethodSpecError.badValue(parameter: key, value: value, expected: "one of greedy, sampling, top-beta, auto")

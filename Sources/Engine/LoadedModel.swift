@@ -30,6 +30,17 @@ public final class LoadedModel: @unchecked Sendable {
         try self.init(path: path, name: ModelStore.model(named: nameOrPath)?.name, contextLength: contextLength, threads: threads)
     }
 
+    private var heads: [String: TrimmedHead] = [:]
+
+    /// A trimmed output layer over `tokens`, built once per `key` and kept (the drafters of several
+    /// requests or benchmark methods share it).
+    public func trimmedHead(tokens: [Int32], key: String) throws -> TrimmedHead {
+        if let h = heads[key], h.tokens == tokens { return h }
+        let h = try TrimmedHead(model: transformer, tokens: tokens)
+        heads[key] = h
+        return h
+    }
+
     /// Tokens of `prompt`, wrapped in the chat template when `chat` is true.
     public func promptTokens(_ prompt: String, chat: Bool, system: String? = nil) -> [Int32] {
         if chat {

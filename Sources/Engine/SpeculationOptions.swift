@@ -1,3 +1,4 @@
+import SpecDecModel
 import SpecDecSpeculation
 import SpecDecTokenizer
 
@@ -11,11 +12,50 @@ public enum DrafterKind: String, Sendable, CaseIterable, Codable {
     case suffix
     /// Prompt lookup where it finds a match, the draft model elsewhere (``HybridDrafter``).
     case hybrid
+    /// The target drafting for itself with sublayers skipped (``SelfSpeculativeDrafter``).
+    case selfSpeculative = "self"
+    /// A draft model with another tokenizer, matched at the string level (``CrossVocabularyDrafter``).
+    case crossVocabulary = "cross-vocab"
+    /// An ordered list of drafters, the first that proposes drafts (``ChainDrafter``).
+    case chain
     /// No drafting: plain decoding.
     case none
 
-    /// Whether this drafter needs a draft model (`--draft-model`).
-    public var usesDraftModel: Bool { self == .model || self == .hybrid }
+    /// Whether this drafter needs a draft model (`--draft-model`); a chain needs one when a step does.
+    public var usesDraftModel: Bool { self == .model || self == .hybrid || self == .crossVocabulary }
+}
+
+/// Which tokens a trimmed draft head keeps (`--draft-vocab N|F[:N]`).
+public enum DraftVocabulary: Sendable, Equatable {
+    /// The N most frequent tokens of the draft model's cached or shipped ranking.
+    case size(Int)
+    /// The ranking in a file, its N first tokens (default ``defaultSize``).
+    case file(String, size: Int?)
+
+    /// Tokens kept when a ranking file is given without a size.
+    public static let defaultSize = 32_768
+
+    /// Parses `N`, `PATH` or `PATH:N`.
+    public static func parse(_ text: String) throws -> DraftVocabulary {
+        if let n = Int(text) {
+            guard n >= 1 else { throw EngineError.invalidParameter("--draft-vocab must be >= 1, got \(n)") }
+            return .size(n)
+        }
+        guard !text.isEmpty else { throw EngineError.invalidParameter("--draft-vocab is empty") }
+        if let colon = text.lastIndex(of: ":"), let n = Int(text[text.index(after: colon)...]) {
+            guard n >= 1 else { throw EngineError.invalidParameter("--draft-vocab size must be >= 1, got \(n)") }
+            return .file(String(text[..<colon]), size: n)
+        }
+        return .file(text, size: nil)
+    }
+
+    /// The spelling ``parse(_:)`` reads.
+    public var text: String {
+        switch self {
+        case .size(let n): return "\(n)"
+        case .file(let path, let n): return n.map { "\(path):\($0)" } ?? path
+        }
+    }
 }
 
 /// Which verifier decides what is kept.
@@ -48,6 +88,69 @@ public struct SpeculationOptions: Sendable {
     /// Suffix tree depth and global memory bound (nodes).
     public var suffixMaxDepth = 64
     public var suffixMaxNodes = 1 << 20
+    /// The steps of a ``DrafterKind/chain`` (cheapest first; default ``defaultChain``).
+    public var chain: [DrafterKind] = []
+    /// Trimmed draft head of the draft model (model, hybrid, chain) or of `self` drafts.
+    public var draftVocabulary: DraftVocabulary?
+    /// Skip set file of `self` (default: the model's calibrated set if cached or shipped, else a
+    /// search at the first request).
+    public var skipFile: String?
+    /// Evaluations of an on-the-fly layer-skip search (0: 4 × the layer count).
+    public var skipSearchBudget = 0
+    /// Where calibration files are looked up.
+    public var calibration = CalibrationStore()
+
+    /// The chain when none is given: the free drafters, then self-speculation.
+    public static let defaultChain: [DrafterKind] = [.lookup, .suffix, .selfSpeculative]
+
+    /// The chain's steps as they will run.
+    public var chainSteps: [DrafterKind] { chain.isEmpty ? Self.defaultChain : chain }
+
+    /// Whether a draft model must be given (`--draft-model`).
+    public var usesDraftModel: Bool {
+        drafter.usesDraftModel || (drafter == .chain && chainSteps.contains(where: \.usesDraftModel))
+    }
+
+    /// Whether drafts are only built for greedy decoding (cross-vocabulary drafting).
+    public var isGreedyOnly: Bool {
+        drafter == .crossVocabulary || (drafter == .chain && chainSteps.contains(.crossVocabulary))
+    }
+
+    /// Sets the drafter from its command-line spelling: a kind (`model`, `lookup`, `suffix`, `hybrid`,
+    /// `self`, `cross-vocab`, `none`), `self:skip=FILE`, or `chain:STEP,STEP,…` (steps also separated
+    /// by `+`).
+    public mutating func setDrafter(_ text: String) throws {
+        let spec = text.trimmingCharacters(in: .whitespaces)
+        let name = spec.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+        let rest = spec.firstIndex(of: ":").map { String(spec[spec.index(after: $0)...]) }
+        let known = DrafterKind.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let kind = DrafterKind(rawValue: name) else {
+            throw EngineError.invalidParameter("unknown drafter '\(name)' (drafters: \(known), chain:A,B,…, self:skip=FILE)")
+        }
+        drafter = kind
+        guard let rest, !rest.isEmpty else { return }
+        switch kind {
+        case .chain:
+            var steps: [DrafterKind] = []
+            for piece in rest.split(whereSeparator: { $0 == "," || $0 == "+" }) {
+                guard let step = DrafterKind(rawValue: String(piece)), step != .chain, step != .none, step != .hybrid else {
+                    throw EngineError.invalidParameter(
+                        "'\(piece)' cannot be a chain step (steps: model, lookup, suffix, self, cross-vocab)")
+                }
+                guard !steps.contains(step) else { throw EngineError.invalidParameter("'\(piece)' is twice in the chain") }
+                steps.append(step)
+            }
+            guard !steps.isEmpty else { throw EngineError.invalidParameter("chain: needs at least one step") }
+            chain = steps
+        case .selfSpeculative:
+            guard rest.hasPrefix("skip="), rest.count > 5 else {
+                throw EngineError.invalidParameter("self takes skip=FILE (got '\(rest)')")
+            }
+            skipFile = String(rest.dropFirst(5))
+        default:
+            throw EngineError.invalidParameter("drafter '\(name)' takes no parameters (got '\(rest)')")
+        }
+    }
 
     public init(drafter: DrafterKind = .none, draftMax: Int = 8) {
         self.drafter = drafter
@@ -65,6 +168,8 @@ public struct SpeculationOptions: Sendable {
         }
         guard topBeta >= 1 else { throw EngineError.invalidParameter("--top-beta must be >= 1, got \(topBeta)") }
         guard tolerance >= 0, tolerance.isFinite else { throw EngineError.invalidParameter("--tolerance must be >= 0, got \(tolerance)") }
+        guard skipSearchBudget >= 0 else { throw EngineError.invalidParameter("the skip search budget must be >= 0") }
+        if case .size(let n)? = draftVocabulary, n < 1 { throw EngineError.invalidParameter("--draft-vocab must be >= 1") }
     }
 
     /// The verifier for `sampling`.
@@ -81,24 +186,96 @@ public struct SpeculationOptions: Sendable {
         }
     }
 
-    /// The drafter; `draftModel` is required for ``DrafterKind/model``.
+    /// The drafter; `draftModel` is required for ``DrafterKind/model``, ``DrafterKind/hybrid`` and
+    /// ``DrafterKind/crossVocabulary``.
     public func makeDrafter(target: LoadedModel, draftModel: LoadedModel?, seed: UInt64) throws -> any Drafter {
         switch drafter {
+        case .chain:
+            let steps = try chainSteps.map { kind -> any Drafter in
+                var o = self
+                o.drafter = kind
+                return try o.makeDrafter(target: target, draftModel: draftModel, seed: seed)
+            }
+            return try ChainDrafter(steps)
         case .model, .hybrid:
-            guard let draftModel else { throw EngineError.invalidParameter("--drafter \(drafter.rawValue) needs --draft-model") }
+            let model = try makeDraftModelDrafter(target: target, draftModel: draftModel, seed: seed)
+            if drafter == .model { return model }
+            return HybridDrafter(first: try PromptLookupDrafter(minNgram: lookupMin, maxNgram: lookupMax), fallback: model)
+        case .crossVocabulary:
+            guard let draftModel else { throw EngineError.invalidParameter("--drafter cross-vocab needs --draft-model") }
             guard draftModel !== target else {
                 throw EngineError.invalidParameter("the draft model must be loaded separately from the target: each needs its own KV cache")
             }
-            if let difference = Tokenizer.differences(target.tokenizer, draftModel.tokenizer) {
-                throw EngineError.incompatibleDraft(target: target.name, draft: draftModel.name, difference: difference)
-            }
-            let model = try DraftModelDrafter(draft: draftModel.transformer, target: target.transformer, seed: seed ^ 0x5EED)
+            let head = try trimmedHead(of: draftModel)
+            let model = try DraftModelDrafter(draft: draftModel.transformer, targetVocabularySize: draftModel.transformer.config.vocabularySize,
+                                              seed: seed ^ 0x5EED, head: head)
             model.minProbability = draftMinProbability
-            if drafter == .model { return model }
-            return HybridDrafter(first: try PromptLookupDrafter(minNgram: lookupMin, maxNgram: lookupMax), fallback: model)
+            return CrossVocabularyDrafter(drafter: model, targetCodec: TokenizerCodec(target.tokenizer),
+                                          draftCodec: TokenizerCodec(draftModel.tokenizer))
+        case .selfSpeculative:
+            var skip: LayerSkip?
+            if let skipFile {
+                skip = try SkipCalibration.read(path: skipFile).result.skip
+            } else if let found = calibration.find(CalibrationStore.skipFile(model: target.name)) {
+                skip = try SkipCalibration.read(path: found).result.skip
+            }
+            var search = LayerSkipSearch.Options(draftLength: draftMax)
+            search.maxEvaluations = skipSearchBudget
+            let d = try SelfSpeculativeDrafter(model: target.transformer, skip: skip, head: try trimmedHead(of: target),
+                                               searchOptions: search, seed: seed ^ 0x5E1F)
+            d.minProbability = draftMinProbability
+            return d
         case .lookup: return try PromptLookupDrafter(minNgram: lookupMin, maxNgram: lookupMax)
         case .suffix: return try SuffixTreeDrafter(maxDepth: suffixMaxDepth, maxGlobalNodes: suffixMaxNodes)
         case .none: return NoDrafter()
         }
     }
+
+    private func makeDraftModelDrafter(target: LoadedModel, draftModel: LoadedModel?, seed: UInt64) throws -> DraftModelDrafter {
+        guard let draftModel else { throw EngineError.invalidParameter("--drafter \(drafter.rawValue) needs --draft-model") }
+        guard draftModel !== target else {
+            throw EngineError.invalidParameter("the draft model must be loaded separately from the target: each needs its own KV cache")
+        }
+        if let difference = Tokenizer.differences(target.tokenizer, draftModel.tokenizer) {
+            throw EngineError.incompatibleDraft(target: target.name, draft: draftModel.name, difference: difference)
+        }
+        let model = try DraftModelDrafter(draft: draftModel.transformer, target: target.transformer, seed: seed ^ 0x5EED,
+                                          head: try trimmedHead(of: draftModel))
+        model.minProbability = draftMinProbability
+        return model
+    }
+
+    /// The trimmed head ``draftVocabulary`` asks for on `model` (nil when none is asked for).
+    public func trimmedHead(of model: LoadedModel) throws -> TrimmedHead? {
+        guard let draftVocabulary else { return nil }
+        let ranking: VocabularyRanking, size: Int
+        switch draftVocabulary {
+        case .size(let n):
+            guard let path = calibration.find(CalibrationStore.vocabularyFile(model: model.name)) else {
+                throw EngineError.invalidParameter(
+                    "no vocabulary ranking for \(model.name) in \(calibration.directory) or the shipped Data/calibration: "
+                    + "run `specdec calibrate-vocab --model \(model.name)` or give --draft-vocab FILE")
+            }
+            ranking = try VocabularyRanking.read(path: path)
+            size = n
+        case .file(let path, let n):
+            ranking = try VocabularyRanking.read(path: path)
+            size = n ?? DraftVocabulary.defaultSize
+        }
+        let vocab = model.transformer.config.vocabularySize
+        var always = model.tokenizer.endOfTurnTokens
+        if let eos = model.tokenizer.eosToken { always.insert(eos) }
+        let tokens = try ranking.top(min(size, vocab), vocabularySize: vocab, always: always)
+        return try model.trimmedHead(tokens: tokens, key: "\(ranking.model)/\(ranking.tokensCounted)/\(tokens.count)")
+    }
+}
+
+/// A ``TextCodec`` over a ``Tokenizer``.
+public final class TokenizerCodec: TextCodec {
+    public let tokenizer: Tokenizer
+    public init(_ tokenizer: Tokenizer) { self.tokenizer = tokenizer }
+    public func encode(_ text: String, atStart: Bool) -> [Int32] {
+        tokenizer.encode(text, addBOS: atStart ? nil : false)
+    }
+    public func decode(_ tokens: [Int32]) -> String { tokenizer.decode(tokens) }
 }

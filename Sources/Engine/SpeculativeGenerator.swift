@@ -35,6 +35,10 @@ public final class SpeculativeGenerator: @unchecked Sendable {
         guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
         let tf = target.transformer
         guard prompt.count < tf.contextLength else { throw EngineError.promptTooLong(tokens: prompt.count, context: tf.contextLength) }
+        if options.isGreedyOnly && !gen.sampling.isGreedy {
+            throw EngineError.invalidParameter("--drafter cross-vocab drafts for greedy decoding only (--temperature 0): "
+                + "the lossless rules for sampling across vocabularies are not built")
+        }
         let verifier = try options.makeVerifier(sampling: gen.sampling)
         let dec: SpeculativeDecoder
         if let d = decoder, d.verifier.name == verifier.name, d.draftLength == options.draftMax {

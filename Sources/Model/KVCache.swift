@@ -80,4 +80,22 @@ public final class KVCache: @unchecked Sendable {
         }
         return (k, v)
     }
+
+    /// Keys and values of the first `count` positions, as ``snapshot()`` returns them, put back
+    /// (e.g. a calibration that evaluates many variants after one shared prefix). Throws
+    /// ``ModelError/badPosition(_:)`` when `count` exceeds the capacity or the arrays do not hold
+    /// `count` positions of every layer.
+    public func restore(keys k: [Float], values v: [Float], count n: Int) throws {
+        guard n >= 0, n <= capacity, k.count == n * kvDim * layerCount, v.count == k.count else { throw ModelError.badPosition(n) }
+        let per = n * kvDim
+        k.withUnsafeBufferPointer { kb in
+            v.withUnsafeBufferPointer { vb in
+                for l in 0..<layerCount where per > 0 {
+                    keyPointer(layer: l, position: 0).update(from: kb.baseAddress! + l * per, count: per)
+                    valuePointer(layer: l, position: 0).update(from: vb.baseAddress! + l * per, count: per)
+                }
+            }
+        }
+        count = n
+    }
 }

@@ -94,6 +94,30 @@ public final class Transformer: @unchecked Sendable {
         return total
     }
 
+    /// Bytes of weight matrices of each sublayer of layer `l` that one decoded token reads:
+    /// attention (Q, K, V and output projections) and feed-forward (gate, up, down).
+    public func sublayerBytes(layer l: Int) -> (attention: Int, feedForward: Int) {
+        func bytes(_ w: WeightMatrix) -> Int { w.rows * w.rowBytes }
+        let w = weights.layers[l]
+        return (bytes(w.wq) + bytes(w.wk) + bytes(w.wv) + bytes(w.wo), bytes(w.wGate) + bytes(w.wUp) + bytes(w.wDown))
+    }
+
+    /// Bytes of the full output layer.
+    public var outputBytes: Int { weights.output.rows * weights.output.rowBytes }
+
+    /// The weight bytes a token decoded with `skip` and `head` reads, relative to a full forward
+    /// (the cost model of self-speculative and trimmed-head drafting: decoding streams the weights).
+    public func relativeCost(skip: LayerSkip?, head: TrimmedHead? = nil) -> Double {
+        var total = head?.byteCount ?? outputBytes
+        let flags = skip?.flags()
+        for l in 0..<config.layerCount {
+            let b = sublayerBytes(layer: l)
+            if flags?.attention[l] != true { total += b.attention }
+            if flags?.feedForward[l] != true { total += b.feedForward }
+        }
+        return Double(total) / Double(max(1, matrixBytesPerToken))
+    }
+
     /// Convenience: opens `path` and loads it.
     public convenience init(path: String, contextLength: Int? = nil, threads: Int? = nil,
                             kernels: KernelSet = .active) throws {
@@ -116,22 +140,35 @@ public final class Transformer: @unchecked Sendable {
     ///
     /// Attention is causal within the batch. Throws before changing any state when the tokens do not
     /// fit the context or are outside the vocabulary.
-    public func forward(_ tokens: [Int32], logits selection: LogitsSelection = .all) throws -> Logits {
-        try tokens.withUnsafeBufferPointer { try forward(tokens: $0, logits: selection) }
+    ///
+    /// `skip` leaves sublayers out (self-speculative drafting; a skipped attention sublayer writes no
+    /// keys or values at these positions); `head` computes the logits of a subset of the vocabulary
+    /// only (row `i` is token `head.tokens[i]`).
+    public func forward(_ tokens: [Int32], logits selection: LogitsSelection = .all, skip: LayerSkip? = nil,
+                        head: TrimmedHead? = nil) throws -> Logits {
+        try tokens.withUnsafeBufferPointer { try forward(tokens: $0, logits: selection, skip: skip, head: head) }
     }
 
     /// One new token (the decode step): like `forward([token])` without building an array, so that
     /// a decode loop allocates nothing on the heap per token.
-    public func forward(token: Int32, logits selection: LogitsSelection = .last) throws -> Logits {
+    public func forward(token: Int32, logits selection: LogitsSelection = .last, skip: LayerSkip? = nil,
+                        head: TrimmedHead? = nil) throws -> Logits {
         try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 1) { buffer in
             buffer[0] = token
-            return try forward(tokens: UnsafeBufferPointer(buffer), logits: selection)
+            return try forward(tokens: UnsafeBufferPointer(buffer), logits: selection, skip: skip, head: head)
         }
     }
 
     /// `forward` over tokens in a buffer (valid for the duration of the call).
-    public func forward(tokens: UnsafeBufferPointer<Int32>, logits selection: LogitsSelection = .all) throws -> Logits {
+    public func forward(tokens: UnsafeBufferPointer<Int32>, logits selection: LogitsSelection = .all, skip: LayerSkip? = nil,
+                        head: TrimmedHead? = nil) throws -> Logits {
         guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        if let skip, skip.layerCount != config.layerCount {
+            throw ModelError.badHyperparameter("a skip set for \(skip.layerCount) layers given to a \(config.layerCount)-layer model")
+        }
+        if let head, head.owner != ObjectIdentifier(self) {
+            throw ModelError.badHyperparameter("a trimmed output layer gathered from another model")
+        }
         let start = cache.count
         guard start + tokens.count <= cache.capacity else {
             throw ModelError.contextOverflow(requested: start + tokens.count, capacity: cache.capacity)
@@ -157,20 +194,22 @@ public final class Transformer: @unchecked Sendable {
         }
         s.prepareRoPE(config: c, start: start, count: n)
 
+        let skipped = skip.map { $0.flags() }
         for l in 0..<c.layerCount {
-            attentionBlock(layer: l, start: start, count: n)
-            feedForwardBlock(layer: l, count: n)
+            if skipped?.attention[l] != true { attentionBlock(layer: l, start: start, count: n) }
+            if skipped?.feedForward[l] != true { feedForwardBlock(layer: l, count: n) }
         }
         cache.count = start + n
 
         // Final norm and output projection for the selected rows.
         let firstRow = selection == .all ? 0 : n - 1
         let rows = n - firstRow
-        let vocab = c.vocabularySize
+        let output = head?.matrix ?? weights.output
+        let vocab = output.rows
         if s.logitsCapacity < rows * vocab { s.growLogits(rows * vocab) }
         timed(.outputLayer) {
             for b in firstRow..<n { rmsNormalize(s.x + b * d, weights.outputNorm, s.xb + (b - firstRow) * d, d, c.rmsEpsilon) }
-            matmul.multiply(weights.output, input: s.xb, inStride: d, batch: rows, output: s.logits, outStride: vocab)
+            matmul.multiply(output, input: s.xb, inStride: d, batch: rows, output: s.logits, outStride: vocab)
             if c.finalLogitSoftcap > 0 {
                 let cap = c.finalLogitSoftcap
                 for i in 0..<(rows * vocab) { s.logits[i] = cap * tanhf(s.logits[i] / cap) }

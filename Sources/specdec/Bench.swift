@@ -11,8 +11,9 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark speculative methods against plain decoding on Spec-Bench's prompts.",
         discussion: """
-            Methods: ar (plain decoding, always run as the baseline), model[:k=K], lookup[:min=N,max=M,k=K], \
-            suffix[:k=K]; speculative methods also take v=greedy|sampling|top-beta and, with top-beta, beta=B,tau=T. \
+            Methods: ar (plain decoding, always run as the baseline), model[:k=K,p=P,vocab=N], lookup[:min=N,max=M,k=K], \
+            suffix[:k=K], hybrid[:…], self[:k=K,skip=FILE,search=N,vocab=N], cross-vocab[:k=K], chain:A+B+…[,k=K,…]; \
+            speculative methods also take v=greedy|sampling|top-beta and, with top-beta, beta=B,tau=T. \
             Example: --methods lookup:min=2,max=4,k=8,suffix,model:k=4,v=top-beta,beta=3,tau=1
             Writes results.json, results.md, runs.jsonl, speedup.svg and acceptance.svg into --out.
             """)
@@ -46,8 +47,8 @@ struct Bench: ParsableCommand {
     func validate() throws {
         let parsed: [MethodSpec]
         do { parsed = try MethodSpec.parseList(methods) } catch { throw ValidationError("\(error)") }
-        if parsed.contains(where: { $0.drafter == .model }) && draftModel == nil {
-            throw ValidationError("a `model` method needs --draft-model")
+        if parsed.contains(where: { $0.options.usesDraftModel }) && draftModel == nil {
+            throw ValidationError("a method with a draft model (model, hybrid, cross-vocab, or a chain with one) needs --draft-model")
         }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be >= 0") }
@@ -68,7 +69,7 @@ struct Bench: ParsableCommand {
 
             let target = try modelOptions.load()
             var draft: LoadedModel?
-            if methodList.contains(where: { $0.drafter == .model }), let draftModel {
+            if methodList.contains(where: { $0.options.usesDraftModel }), let draftModel {
                 // Always a separate instance, even for the target's own file: the drafter owns its KV cache.
                 draft = try LoadedModel(draftModel, contextLength: modelOptions.context, threads: modelOptions.threads)
             }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import SpecDecEngine
 
-extension DrafterKind: ExpressibleByArgument {}
 extension VerifierKind: ExpressibleByArgument {}
 
 /// Speculative decoding options shared by generate and chat.
@@ -9,8 +8,20 @@ struct SpeculationCLIOptions: ParsableArguments {
     @Option(name: .customLong("draft-model"), help: "Draft model (a known name or a GGUF path) for --drafter model.")
     var draftModel: String?
 
-    @Option(help: "Drafter: model, lookup, suffix, hybrid (lookup where it matches, else the model) or none (default: model when --draft-model is given, else none).")
-    var drafter: DrafterKind?
+    @Option(help: """
+        Drafter: model, lookup, suffix, hybrid (lookup where it matches, else the model), self (the target with layers \
+        skipped; self:skip=FILE for a calibrated set), cross-vocab (a draft model with another tokenizer; greedy only), \
+        chain:A,B,… (the first step that proposes; default chain:lookup,suffix,self) or none \
+        (default: model when --draft-model is given, else none).
+        """)
+    var drafter: String?
+
+    @Option(name: .customLong("draft-vocab"),
+            help: "Trim the draft head to N tokens of the draft model's cached or shipped ranking, or use a ranking FILE[:N] (from calibrate-vocab).")
+    var draftVocab: String?
+    @Option(name: .customLong("skip-search-budget"),
+            help: "Evaluations of the on-the-fly layer-skip search of --drafter self without a calibrated set (0 = 4 x layers).")
+    var skipSearchBudget: Int = 0
 
     @Option(name: .customLong("draft-max"), help: "Most draft tokens per step.") var draftMax: Int = 8
     @Option(name: .customLong("draft-p-min"),
@@ -23,10 +34,16 @@ struct SpeculationCLIOptions: ParsableArguments {
     @Option(name: .customLong("top-beta"), help: "β of top-β verification (lossy; 1 = greedy).") var topBeta: Int = 3
     @Option(help: "τ of top-β verification: log-probability tolerance to the top token.") var tolerance: Float = 1
 
-    var drafterKind: DrafterKind { drafter ?? (draftModel != nil ? .model : .none) }
+    var drafterKind: DrafterKind { (try? parsedOptions().drafter) ?? .none }
 
-    var options: SpeculationOptions {
-        var o = SpeculationOptions(drafter: drafterKind, draftMax: draftMax)
+    var options: SpeculationOptions { (try? parsedOptions()) ?? SpeculationOptions() }
+
+    /// The options, with the drafter and trimmed-head spellings parsed (validate() reports their errors).
+    func parsedOptions() throws -> SpeculationOptions {
+        var o = SpeculationOptions(drafter: draftModel != nil ? .model : .none, draftMax: draftMax)
+        if let drafter { try o.setDrafter(drafter) }
+        if let draftVocab { o.draftVocabulary = try DraftVocabulary.parse(draftVocab) }
+        o.skipSearchBudget = skipSearchBudget
         o.draftMinProbability = draftPMin
         o.lookupMin = lookupMin
         o.lookupMax = lookupMax
@@ -40,15 +57,19 @@ struct SpeculationCLIOptions: ParsableArguments {
     var isSpeculative: Bool { drafterKind != .none || verifier != .auto }
 
     func validate() throws {
-        do { try options.validate() } catch { throw ValidationError("\(error)") }
-        if drafterKind.usesDraftModel && draftModel == nil {
-            throw ValidationError("--drafter \(drafterKind.rawValue) needs --draft-model")
+        let o: SpeculationOptions
+        do {
+            o = try parsedOptions()
+            try o.validate()
+        } catch { throw ValidationError("\(error)") }
+        if o.usesDraftModel && draftModel == nil {
+            throw ValidationError("--drafter \(drafter ?? o.drafter.rawValue) needs --draft-model")
         }
     }
 
     /// Loads the draft model when one is needed.
     func loadDraft(context: Int?, threads: Int?) throws -> LoadedModel? {
-        guard drafterKind.usesDraftModel, let draftModel else { return nil }
+        guard options.usesDraftModel, let draftModel else { return nil }
         return try LoadedModel(draftModel, contextLength: context, threads: threads)
     }
 }

@@ -43,6 +43,11 @@ public final class DraftModelDrafter: Drafter {
     public var minProbability: Float = 0
     /// Drafts cut short by ``minProbability`` so far.
     public private(set) var stoppedByConfidence = 0
+    /// When set, the draft model's output layer covers only these tokens (a vocabulary-trimmed
+    /// draft head, FR-Spec / VocabTrim): each draft token costs less of the output layer, and qᵢ is
+    /// exactly the distribution over the subset the token was drawn from (zero elsewhere), so
+    /// speculative sampling stays lossless and greedy output unchanged.
+    public let head: TrimmedHead?
     private var rng = SplitMix64(seed: 0)
     private var needsReseed = true
 
@@ -69,17 +74,18 @@ public final class DraftModelDrafter: Drafter {
 
     /// Wraps `draft`, checking its vocabulary against the target's (see
     /// ``checkCompatible(draftVocabularySize:targetVocabularySize:maxDifference:)``).
-    public init(draft: Transformer, targetVocabularySize: Int, seed: UInt64 = 0) throws {
+    public init(draft: Transformer, targetVocabularySize: Int, seed: UInt64 = 0, head: TrimmedHead? = nil) throws {
         try Self.checkCompatible(draftVocabularySize: draft.config.vocabularySize, targetVocabularySize: targetVocabularySize)
         model = draft
+        self.head = head
         self.targetVocabularySize = targetVocabularySize
         self.seed = seed
         draft.reset()
     }
 
     /// Wraps `draft` to draft for `target`.
-    public convenience init(draft: Transformer, target: Transformer, seed: UInt64 = 0) throws {
-        try self.init(draft: draft, targetVocabularySize: target.config.vocabularySize, seed: seed)
+    public convenience init(draft: Transformer, target: Transformer, seed: UInt64 = 0, head: TrimmedHead? = nil) throws {
+        try self.init(draft: draft, targetVocabularySize: target.config.vocabularySize, seed: seed, head: head)
     }
 
     /// Keeps the cache: the next sync reuses whatever prefix the new prompt shares with it.
@@ -104,7 +110,7 @@ public final class DraftModelDrafter: Drafter {
         guard missing.allSatisfy({ $0 >= 0 && Int($0) < vocab }) else { return .empty }  // the draft cannot embed it
         model.truncate(to: keep)
         cachedTokens.removeSubrange(keep...)
-        var logits = try model.forward(missing, logits: .last)
+        var logits = try model.forward(missing, logits: .last, head: head)
         cachedTokens += missing
         evaluatedTokens += missing.count
 
@@ -114,7 +120,8 @@ public final class DraftModelDrafter: Drafter {
         tokens.reserveCapacity(k)
         for i in 0..<k {
             let row = logits[logits.rows - 1]
-            let q = Sampler.distribution(row, sampling)  // a point mass on the argmax when greedy
+            // A point mass on the argmax when greedy; over the head's tokens when trimmed.
+            let q = head.map { Sampler.distribution(row, sampling).mapped(through: $0.tokens) } ?? Sampler.distribution(row, sampling)
             if minProbability > 0 {
                 let confidence = sampling.isGreedy ? Sampler.topProbability(row) : (q.probabilities.max() ?? 0)
                 if confidence < minProbability {
@@ -127,7 +134,7 @@ public final class DraftModelDrafter: Drafter {
             tokens.append(token)
             distributions.append(q)
             if i == k - 1 { break }
-            logits = try model.forward(token: token, logits: .last)
+            logits = try model.forward(token: token, logits: .last, head: head)
             cachedTokens.append(token)
             evaluatedTokens += 1
         }

@@ -18,6 +18,12 @@ public struct TokenDistribution: Sendable, Equatable {
         return probabilities[i]
     }
 
+    /// The same distribution with every token `t` renamed `ids[t]` (a distribution computed over the
+    /// rows of a trimmed output layer, whose row `i` is token `ids[i]`).
+    public func mapped(through ids: [Int32]) -> TokenDistribution {
+        TokenDistribution(tokens: tokens.map { ids[Int($0)] }, probabilities: probabilities)
+    }
+
     /// Draws a token with `u` uniform in [0, 1).
     public func draw(_ u: Float) -> Int32 {
         var acc: Float = 0

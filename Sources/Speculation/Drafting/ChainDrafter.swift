@@ -1,0 +1,99 @@
+/// An ordered list of drafters, cheapest first: each round takes the first drafter that proposes
+/// (Hierarchy Drafting, arXiv:2502.05609, which orders its sources by cost and locality; the
+/// ``HybridDrafter`` is the two-step case). The chain learns within a request which sources get
+/// accepted: a source whose last ``patience`` proposals were all rejected outright (no token
+/// accepted) sits out the next rounds, 2, 4, 8 … of them as it keeps failing, and is asked again
+/// after that (its record clears on the first accepted token).
+///
+/// Every step sees every request's lifecycle, so a draft model catches up on what other steps
+/// drafted at its next turn. The drafts are the steps' own (with their distributions), so the chain
+/// is as lossless as its steps.
+///
+/// ```swift
+/// let chain = try ChainDrafter([PromptLookupDrafter(), SuffixTreeDrafter(), SelfSpeculativeDrafter(model: target)])
+/// ```
+public final class ChainDrafter: Drafter {
+    public var name: String { "chain(" + steps.map(\.name).joined(separator: ",") + ")" }
+    /// The steps, in the order they are asked.
+    public let steps: [any Drafter]
+    /// Consecutive fully rejected proposals after which a step sits out.
+    public var patience = 3
+
+    /// Per-step counts of the current request.
+    public struct StepStats: Sendable, Equatable {
+        /// Rounds whose draft came from this step, tokens it drafted and tokens accepted.
+        public var proposals = 0
+        public var drafted = 0
+        public var accepted = 0
+        /// Rounds it sat out.
+        public var skipped = 0
+    }
+    /// Counts of the current request, one per step.
+    public private(set) var stats: [StepStats]
+    private var failures: [Int]
+    private var benchings: [Int]
+    private var resumeAt: [Int]
+    private var round = 0
+    private var lastSource: Int?
+
+    /// Throws ``SpeculationError/invalidParameter(_:)`` for an empty list.
+    public init(_ steps: [any Drafter]) throws {
+        guard !steps.isEmpty else { throw SpeculationError.invalidParameter("a drafter chain needs at least one drafter") }
+        self.steps = steps
+        stats = Array(repeating: StepStats(), count: steps.count)
+        failures = Array(repeating: 0, count: steps.count)
+        benchings = failures
+        resumeAt = failures
+    }
+
+    public func begin(prompt: [Int32]) throws {
+        for s in steps { try s.begin(prompt: prompt) }
+        stats = Array(repeating: StepStats(), count: steps.count)
+        failures = Array(repeating: 0, count: steps.count)
+        benchings = failures
+        resumeAt = failures
+        round = 0
+        lastSource = nil
+    }
+
+    public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
+        round += 1
+        lastSource = nil
+        for (i, step) in steps.enumerated() {
+            if round < resumeAt[i] {
+                stats[i].skipped += 1
+                continue
+            }
+            let proposal = try step.draft(context: context, maxTokens: maxTokens, sampling: sampling)
+            if !proposal.tokens.isEmpty {
+                lastSource = i
+                stats[i].proposals += 1
+                stats[i].drafted += proposal.tokens.count
+                return proposal
+            }
+        }
+        return .empty
+    }
+
+    public func accepted(context: [Int32], acceptedCount: Int) {
+        if let i = lastSource {
+            stats[i].accepted += acceptedCount
+            if acceptedCount > 0 {
+                failures[i] = 0
+                benchings[i] = 0
+            } else {
+                failures[i] += 1
+                if failures[i] >= patience {
+                    benchings[i] += 1
+                    resumeAt[i] = round + 1 + (1 << min(benchings[i], 10))
+                    failures[i] = 0
+                }
+            }
+        }
+        for s in steps { s.accepted(context: context, acceptedCount: acceptedCount) }
+    }
+
+    public func end(context: [Int32]) {
+        for s in steps { s.end(context: context) }
+    }
+}
