@@ -43,12 +43,14 @@ public enum Calibration {
         return out
     }
 
-    /// Counts the tokens of `model`'s greedy answers to `prompts`: its vocabulary ranking.
-    public static func vocabulary(_ model: LoadedModel, prompts: [String], maxTokens: Int, source: String,
-                                  progress: (Int) -> Void = { _ in }) throws -> VocabularyRanking {
+    /// Counts the tokens of `model`'s greedy answers to `prompts` (and, with `countPrompts`, of the
+    /// prompts themselves, which widens the coverage of a short calibration): its vocabulary ranking.
+    public static func vocabulary(_ model: LoadedModel, prompts: [String], maxTokens: Int, countPrompts: Bool = true,
+                                  source: String, progress: (Int) -> Void = { _ in }) throws -> VocabularyRanking {
         var counts: [Int32: Int] = [:]
-        for (_, answer) in try answers(model, prompts: prompts, maxTokens: maxTokens, progress: progress) {
+        for (prompt, answer) in try answers(model, prompts: prompts, maxTokens: maxTokens, progress: progress) {
             for t in answer { counts[t, default: 0] += 1 }
+            if countPrompts { for t in prompt { counts[t, default: 0] += 1 } }
         }
         return VocabularyRanking(model: model.name, vocabularySize: model.transformer.config.vocabularySize, counts: counts,
                                  source: source)

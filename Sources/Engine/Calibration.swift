@@ -5,7 +5,8 @@ import SpecDecModel
 /// `--draft-vocab` reads to trim a draft head to its N most frequent tokens (FR-Spec, VocabTrim).
 ///
 /// The file lists the tokens seen in calibration, most frequent first; tokens it does not list rank
-/// after them in id order (byte-level BPE ids roughly follow merge order, which follows frequency).
+/// after them in the tokenizer's own order (``Tokenizer/frequencyOrder``: SentencePiece scores, or
+/// id order for byte-level BPE, whose ids follow merge order).
 public struct VocabularyRanking: Sendable, Equatable, Codable {
     /// Name of the model it was made with (its tokenizer's ids).
     public var model: String
@@ -33,10 +34,11 @@ public struct VocabularyRanking: Sendable, Equatable, Codable {
         self.source = source
     }
 
-    /// The `n` first tokens of the ranking, `always` (e.g. end-of-turn tokens) included in place of
-    /// the last ones when missing. Throws ``EngineError/invalidParameter(_:)`` for a size outside
+    /// The `n` first tokens of the ranking, then of `fallback` (the order of the tokens calibration did
+    /// not see; default id order), `always` (e.g. end-of-turn tokens) included in place of the last
+    /// ones when missing. Throws ``EngineError/invalidParameter(_:)`` for a size outside
     /// 1 … vocabulary size or a ranking for another vocabulary size.
-    public func top(_ n: Int, vocabularySize vocab: Int, always: Set<Int32> = []) throws -> [Int32] {
+    public func top(_ n: Int, vocabularySize vocab: Int, always: Set<Int32> = [], fallback: [Int32]? = nil) throws -> [Int32] {
         guard vocab == vocabularySize else {
             throw EngineError.invalidParameter(
                 "the vocabulary ranking of \(model) is for \(vocabularySize) tokens, the draft model has \(vocab)")
@@ -46,6 +48,7 @@ public struct VocabularyRanking: Sendable, Equatable, Codable {
         chosen.reserveCapacity(n)
         var taken = Set<Int32>()
         for t in ranked where chosen.count < n && t >= 0 && Int(t) < vocab && taken.insert(t).inserted { chosen.append(t) }
+        for t in fallback ?? [] where chosen.count < n && t >= 0 && Int(t) < vocab && taken.insert(t).inserted { chosen.append(t) }
         var next: Int32 = 0
         while chosen.count < n && Int(next) < vocab {
             if taken.insert(next).inserted { chosen.append(next) }

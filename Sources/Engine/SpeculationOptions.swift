@@ -127,8 +127,9 @@ public struct SpeculationOptions: Sendable {
         guard let kind = DrafterKind(rawValue: name) else {
             throw EngineError.invalidParameter("unknown drafter '\(name)' (drafters: \(known), chain:A,B,…, self:skip=FILE)")
         }
+        guard rest != "" else { throw EngineError.invalidParameter("'\(spec)': nothing after the colon") }
         drafter = kind
-        guard let rest, !rest.isEmpty else { return }
+        guard let rest else { return }
         switch kind {
         case .chain:
             var steps: [DrafterKind] = []
@@ -265,7 +266,7 @@ public struct SpeculationOptions: Sendable {
         let vocab = model.transformer.config.vocabularySize
         var always = model.tokenizer.endOfTurnTokens
         if let eos = model.tokenizer.eosToken { always.insert(eos) }
-        let tokens = try ranking.top(min(size, vocab), vocabularySize: vocab, always: always)
+        let tokens = try ranking.top(min(size, vocab), vocabularySize: vocab, always: always, fallback: model.tokenizer.frequencyOrder)
         return try model.trimmedHead(tokens: tokens, key: "\(ranking.model)/\(ranking.tokensCounted)/\(tokens.count)")
     }
 }

@@ -127,6 +127,16 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     /// The text of token `id` as stored in the vocabulary (byte-level or `▁` spelling), or nil when out of range.
+    /// Token ids from the likeliest to the least likely by the tokenizer's own statistics: the
+    /// SentencePiece scores (unigram log-probabilities) when the vocabulary has distinct scores, else
+    /// id order (byte-level BPE ids follow merge order, which follows frequency). Used to rank the
+    /// tokens a calibration did not see.
+    public var frequencyOrder: [Int32] {
+        let ids = (0..<Int32(vocabularySize)).map { $0 }
+        guard let scores = spm?.scores, scores.count == vocabularySize, Set(scores.prefix(4096)).count > 1 else { return ids }
+        return ids.sorted { scores[Int($0)] != scores[Int($1)] ? scores[Int($0)] > scores[Int($1)] : $0 < $1 }
+    }
+
     public func tokenText(_ id: Int32) -> String? {
         guard id >= 0, Int(id) < tokens.count else { return nil }
         return tokens[Int(id)]

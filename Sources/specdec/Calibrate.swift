@@ -24,8 +24,10 @@ struct CalibrateVocab: ParsableCommand {
         abstract: "Rank a model's tokens by their frequency in its own greedy answers (for --draft-vocab).")
 
     @OptionGroup var common: CalibrationOptions
-    @Option(help: "Calibration prompts.") var prompts: Int = 80
+    @Option(help: "Calibration prompts.") var prompts: Int = 160
     @Option(name: .customLong("max-tokens"), help: "Tokens generated per prompt.") var maxTokens: Int = 128
+    @Flag(name: .customLong("answers-only"), help: "Count only the model's answers, not the prompts' tokens.")
+    var answersOnly = false
 
     func validate() throws {
         if prompts < 1 || maxTokens < 1 { throw ValidationError("--prompts and --max-tokens must be at least 1") }
@@ -39,8 +41,9 @@ struct CalibrateVocab: ParsableCommand {
             let texts = try Calibration.prompts(BenchDataset(path: path), count: prompts)
             guard !texts.isEmpty else { throw BenchError.invalidOption("no calibration prompts in \(path)") }
             let out = common.out ?? CalibrationStore().cachePath(CalibrationStore.vocabularyFile(model: model.name))
-            let ranking = try Calibration.vocabulary(model, prompts: texts, maxTokens: maxTokens,
-                                                     source: "\(texts.count) prompts of \(path), \(maxTokens) tokens each") {
+            let what = answersOnly ? "answers" : "prompts and answers"
+            let ranking = try Calibration.vocabulary(model, prompts: texts, maxTokens: maxTokens, countPrompts: !answersOnly,
+                                                     source: "\(what) of \(texts.count) prompts of \(path), \(maxTokens) tokens each") {
                 note("calibrate-vocab: \($0)/\(texts.count) prompts")
             }
             try ranking.write(path: out)

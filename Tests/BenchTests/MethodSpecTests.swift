@@ -16,6 +16,30 @@ final class MethodSpecTests: XCTestCase {
         }
     }
 
+    func testTheCheapDrafterMethodsParse() throws {
+        let selfSpec = try MethodSpec.parse("self:k=4,skip=/tmp/s.json,vocab=16384")
+        XCTAssertEqual(selfSpec.drafter, .selfSpeculative)
+        XCTAssertEqual(selfSpec.options.skipFile, "/tmp/s.json")
+        XCTAssertEqual(selfSpec.options.draftVocabulary, .size(16384))
+        XCTAssertFalse(selfSpec.options.usesDraftModel)
+        let trimmed = try MethodSpec.parse("model:k=4,vocab=/r.json:8192")
+        XCTAssertEqual(trimmed.options.draftVocabulary, .file("/r.json", size: 8192))
+        let cross = try MethodSpec.parse("cross-vocab:k=5")
+        XCTAssertEqual(cross.drafter, .crossVocabulary)
+        XCTAssertTrue(cross.options.usesDraftModel)
+        let list = try MethodSpec.parseList("lookup,chain:lookup+suffix+self,k=4,vocab=32768,self:search=20")
+        XCTAssertEqual(list.map(\.label), ["ar", "lookup", "chain:lookup+suffix+self,k=4,vocab=32768", "self:search=20"])
+        XCTAssertEqual(list[2].chain, [.lookup, .suffix, .selfSpeculative])
+        XCTAssertEqual(list[2].draftMax, 4)
+        XCTAssertEqual(list[3].skipSearchBudget, 20)
+        XCTAssertTrue(try MethodSpec.parse("chain:lookup+model").options.usesDraftModel)
+        XCTAssertNotNil(parseError("chain:k=4"))
+        XCTAssertNotNil(parseError("chain:lookup+lookup"))
+        XCTAssertNotNil(parseError("lookup:vocab=100"))
+        XCTAssertNotNil(parseError("self:vocab=0"))
+        XCTAssertNotNil(parseError("cross-vocab:v=top-beta"))
+    }
+
     func testEveryMethodParsesWithItsParameters() throws {
         let lookup = try MethodSpec.parse("lookup:min=2,max=4,k=8")
         XCTAssertEqual(lookup.drafter, .lookup)

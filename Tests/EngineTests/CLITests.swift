@@ -214,4 +214,46 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(p.stderr.contains("--draft-p-min"), p.stderr)
         }
     }
+
+    func testBadDrafterSpellingsAreRejectedBeforeLoading() throws {
+        for (args, needle) in [(["--drafter", "chain:bogus"], "chain step"), (["--drafter", "magic"], "unknown drafter"),
+                               (["--drafter", "cross-vocab"], "--draft-model"), (["--drafter", "self", "--draft-vocab", "0"], "--draft-vocab")] {
+            let r = try run(["generate", "--model", "x", "--prompt", "hi"] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(args): \(r.stderr)")
+        }
+    }
+
+    /// calibrate-vocab and calibrate-skip write their files, and generate reads them with
+    /// --draft-vocab and --drafter self:skip=, giving the plain greedy tokens.
+    func testCalibrationFilesAreWrittenAndUsedByGenerate() throws {
+        let path = try tinyPath()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let dataset = root.appendingPathComponent("Data/specbench/question.jsonl").path
+        let dir = NSTemporaryDirectory() + "specdec-cli-cal-\(UUID().uuidString)"
+        let env = ["SPECDEC_CALIBRATION": dir + "/cache"]
+        let vocab = try run(["calibrate-vocab", "--model", path, "--dataset", dataset, "--prompts", "2", "--max-tokens", "6",
+                             "--threads", "2", "--out", dir + "/v.json"], environment: env)
+        XCTAssertEqual(vocab.status, 0, vocab.stderr)
+        let ranking = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/v.json"))) as? [String: Any])
+        XCTAssertFalse((ranking["ranked"] as? [Int] ?? []).isEmpty)
+        XCTAssertGreaterThan(ranking["tokens_counted"] as? Int ?? 0, 0)
+        let skip = try run(["calibrate-skip", "--model", path, "--dataset", dataset, "--prompts", "2", "--max-tokens", "8",
+                            "--verify-cost", "1.2", "--budget", "6", "--threads", "2", "--out", dir + "/s.json"], environment: env)
+        XCTAssertEqual(skip.status, 0, skip.stderr)
+        XCTAssertTrue(skip.stderr.contains("estimated speedup"), skip.stderr)
+        let common = ["generate", "--model", path, "--prompt-ids", "10,20,30,40,10,20,30", "--max-tokens", "16", "--format", "json",
+                      "--threads", "2"]
+        func tokens(_ extra: [String]) throws -> [Int] {
+            let r = try run(common + extra, environment: env)
+            XCTAssertEqual(r.status, 0, "\(extra): \(r.stderr)")
+            return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["tokens"] as? [Int] ?? []
+        }
+        let plain = try tokens([])
+        XCTAssertFalse(plain.isEmpty)
+        XCTAssertEqual(try tokens(["--drafter", "model", "--draft-model", path, "--draft-vocab", dir + "/v.json:40"]), plain)
+        XCTAssertEqual(try tokens(["--drafter", "self:skip=" + dir + "/s.json"]), plain)
+        XCTAssertEqual(try tokens(["--drafter", "chain:lookup,self", "--draft-vocab", dir + "/v.json:40"]), plain)
+        XCTAssertEqual(try tokens(["--drafter", "cross-vocab", "--draft-model", path]), plain)
+    }
 }

@@ -34,9 +34,8 @@ final class SpeculativeSamplingDistributionTests: XCTestCase {
     }
 
     /// Samples the first two tokens `samples` times with a draft model and k = 4, one seed per sample.
-    private func sample(_ target: Transformer, draft: Transformer, _ sampling: SamplingParameters, samples: Int)
+    private func sample(_ target: Transformer, drafter: Drafter, _ sampling: SamplingParameters, samples: Int)
         throws -> (first: [Int32: Int], pairs: [[Int32]: Int], stats: SpeculationStats) {
-        let drafter = try DraftModelDrafter(draft: draft, target: target)
         let decoder = try SpeculativeDecoder(target: target, drafter: drafter, verifier: SpeculativeSamplingVerifier(),
                                              sampling: sampling, draftLength: 4)
         var first: [Int32: Int] = [:]
@@ -59,12 +58,14 @@ final class SpeculativeSamplingDistributionTests: XCTestCase {
     /// Samples the first two tokens `n` times and checks both empirical distributions against the
     /// exact ones: total variation below the threshold derived from `n` (``tvThreshold(_:samples:delta:)``,
     /// a failure probability of 1e-3 for a correct sampler), itself below `maxThreshold`.
-    private func assertFollowsTheTarget(_ sampling: SamplingParameters, samples n: Int, maxThreshold: Double, _ label: String) throws {
+    private func assertFollowsTheTarget(_ sampling: SamplingParameters, samples n: Int, maxThreshold: Double, _ label: String,
+                                        drafter makeDrafter: ((Transformer, Transformer) throws -> Drafter)? = nil) throws {
         let target = try small(seed: 8, weightScale: 2.5)
         let draft = try small(seed: 8, weightScale: 2.0)  // the same weights scaled: a related, different model
         let (p1, p12) = try exact(target, sampling)
         let (q1, _) = try exact(draft, sampling)
-        let (first, pairs, stats) = try sample(target, draft: draft, sampling, samples: n)
+        let drafter = try makeDrafter?(target, draft) ?? DraftModelDrafter(draft: draft, target: target)
+        let (first, pairs, stats) = try sample(target, drafter: drafter, sampling, samples: n)
         let tv1 = totalVariation(first, total: n, p1), bound1 = tvThreshold(p1, samples: n, delta: 1e-3)
         let tv12 = totalVariation(pairs, total: n, p12), bound12 = tvThreshold(p12, samples: n, delta: 1e-3)
         // Without verification the draft's own distribution would be far off: the test has power.
@@ -81,6 +82,23 @@ final class SpeculativeSamplingDistributionTests: XCTestCase {
 
     func testFirstTokensFollowTheTargetDistributionWithTopK() throws {
         try assertFollowsTheTarget(SamplingParameters(temperature: 1, topK: 6), samples: 4000, maxThreshold: 0.06, "top-k 6")
+    }
+
+    /// A trimmed draft head (every third token): q is zero outside the subset, and the output still
+    /// follows the target.
+    func testTrimmedHeadDraftsKeepTheTargetDistribution() throws {
+        try assertFollowsTheTarget(SamplingParameters(temperature: 1, topK: 6), samples: 4000, maxThreshold: 0.06, "trimmed head") {
+            target, draft in
+            let subset = (0..<Int32(draft.config.vocabularySize)).filter { $0 % 3 != 0 }
+            return try DraftModelDrafter(draft: draft, target: target, head: TrimmedHead(model: draft, tokens: subset))
+        }
+    }
+
+    /// Self-speculation (the target without its feed-forward sublayer) follows the target.
+    func testSelfSpeculativeDraftsKeepTheTargetDistribution() throws {
+        try assertFollowsTheTarget(SamplingParameters(temperature: 1, topK: 6), samples: 4000, maxThreshold: 0.06, "self-speculative") {
+            target, _ in try SelfSpeculativeDrafter(model: target, skip: try LayerSkip(layerCount: 1, feedForward: [0]))
+        }
     }
 
     func testFirstTokensFollowTheTargetDistributionWithTopP() throws {

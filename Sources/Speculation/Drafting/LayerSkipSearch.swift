@@ -62,6 +62,15 @@ public enum LayerSkipSearch {
         public var evaluations: Int
         public var positions: Int
 
+        public init(skip: LayerSkip, agreement: Double, relativeCost: Double, estimatedSpeedup: Double, evaluations: Int, positions: Int) {
+            self.skip = skip
+            self.agreement = agreement
+            self.relativeCost = relativeCost
+            self.estimatedSpeedup = estimatedSpeedup
+            self.evaluations = evaluations
+            self.positions = positions
+        }
+
         enum CodingKeys: String, CodingKey {
             case skip, agreement, relativeCost = "relative_cost", estimatedSpeedup = "estimated_speedup", evaluations, positions
         }
