@@ -45,6 +45,13 @@ public struct SpeedReport: Sendable, Encodable {
         public var parts: [String: Double]
     }
     public var breakdown: [BatchBreakdown]?
+    /// Decode with the drafting configuration (`--draft-vocab`, `--skip`), timed interleaved with
+    /// the plain decode: tokens/s and c, the drafted token's cost relative to a full decode step.
+    public var draftDecodeTokensPerSecond: Double?
+    public var draftCost: Double?
+    /// What the drafting configuration was: trimmed-head size and skipped sublayers.
+    public var draftVocabulary: Int?
+    public var draftSkippedSublayers: Int?
 
     public init(model: String, threads: Int, decodeTokensPerSecond: Double, prefillTokensPerSecond: Double,
                 batch: [BatchTiming], peakRSSBytes: Int, modelFileBytes: Int) {
@@ -79,6 +86,8 @@ public struct SpeedReport: Sendable, Encodable {
         case decodeGBps = "decode_gb_per_second"
         case decodeBandwidthFraction = "decode_bandwidth_fraction"
         case breakdown
+        case draftDecodeTokensPerSecond = "draft_decode_tokens_per_second", draftCost = "draft_cost"
+        case draftVocabulary = "draft_vocab", draftSkippedSublayers = "draft_skipped_sublayers"
     }
 
     /// A markdown table of the report.
@@ -92,6 +101,10 @@ public struct SpeedReport: Sendable, Encodable {
             s += String(format: "| %.1f (%@) | %.1f | %.0f%% |\n\n", memoryBandwidthGBps,
                         memoryBandwidthProbesGBps.map { String(format: "%.1f", $0) }.joined(separator: ", "),
                         decodeGBps, 100 * decodeBandwidthFraction)
+        }
+        if let draftDecodeTokensPerSecond, let draftCost {
+            s += "| draft decode (vocab \(draftVocabulary.map(String.init) ?? "full"), \(draftSkippedSublayers ?? 0) sublayers skipped) tok/s | draft cost c |\n|---|---|\n"
+            s += String(format: "| %.1f | %.3f |\n\n", draftDecodeTokensPerSecond, draftCost)
         }
         s += "| batch B | forward ms | ratio to B=1 |\n|---|---|---|\n"
         for b in batch { s += String(format: "| %d | %.1f | %.2f |\n", b.size, b.seconds * 1000, b.ratio) }
@@ -119,6 +132,10 @@ public struct SpeedBenchmark: Sendable {
     /// Also time the batched forwards by part (``ForwardProfile``), in extra repetitions after the timed
     /// ones (so that the clock reads do not touch the main figures).
     public var breakdown = false
+    /// A drafting configuration to time beside plain decode (a trimmed head, a skip set): its
+    /// per-token cost c relative to a full decode step, the figure the speculation arithmetic needs.
+    public var draftHead: TrimmedHead?
+    public var draftSkip: LayerSkip?
 
     public init() {}
 
@@ -151,6 +168,8 @@ public struct SpeedBenchmark: Sendable {
         progress("decode: \(decodeTokens) tokens x \(repetitions)")
         let prompt = randomTokens(16)
         var decodeTimes: [Double] = []
+        var draftTimes: [Double] = []
+        let drafting = draftHead != nil || draftSkip != nil
         for rep in 0...repetitions where decodeTokens > 0 {
             tf.reset()
             var logits = try tf.forward(prompt, logits: .last)
@@ -160,6 +179,17 @@ public struct SpeedBenchmark: Sendable {
                 logits = try tf.forward(token: next, logits: .last)
             }
             if rep > 0 { decodeTimes.append(seconds(since: t0)) }  // rep 0 warms up
+            guard drafting else { continue }
+            // The same steps through the drafting configuration, right after (interleaved repetitions).
+            tf.reset()
+            logits = try tf.forward(prompt, logits: .last)
+            let t1 = DispatchTime.now()
+            for _ in 0..<decodeTokens {
+                let index = Int(Sampler.argmax(logits[0]))
+                let next = draftHead.map { $0.tokens[min(index, $0.count - 1)] } ?? Int32(index)
+                logits = try tf.forward(token: next, logits: .last, skip: draftSkip, head: draftHead)
+            }
+            if rep > 0 { draftTimes.append(seconds(since: t1)) }
         }
 
         progress("prefill: \(prefillTokens) tokens x \(repetitions)")
@@ -215,6 +245,12 @@ public struct SpeedBenchmark: Sendable {
                                  batch: timings, peakRSSBytes: max(peakBeforeProbes, peakResidentBytes()),
                                  modelFileBytes: size)
         report.setBandwidth(matrixBytesPerToken: tf.matrixBytesPerToken, probes: probes)
+        if drafting, !draftTimes.isEmpty, !decodeTimes.isEmpty {
+            report.draftDecodeTokensPerSecond = Double(decodeTokens) / median(draftTimes)
+            report.draftCost = median(draftTimes) / median(decodeTimes)
+            report.draftVocabulary = draftHead?.count
+            report.draftSkippedSublayers = draftSkip?.count ?? 0
+        }
         if breakdown {
             report.breakdown = batchSizes.enumerated().map { i, b in
                 var parts: [String: Double] = [:]

@@ -19,6 +19,10 @@ struct Speed: ParsableCommand {
     var bandwidthProbeMib: Int = 256
     @Flag(help: "Also time the batched forwards by part (projections, attention, feed-forward, output layer), in extra repetitions.")
     var breakdown = false
+    @Option(name: .customLong("draft-vocab"),
+            help: "Also time decode through a trimmed head (N tokens of the model's ranking, or a ranking FILE[:N]): the draft cost c.")
+    var draftVocab: String?
+    @Option(help: "Also time decode with this skip set (a calibrate-skip file): the draft cost c.") var skip: String?
 
     func parsedBatchSizes() throws -> [Int] {
         let parts = batchSizes.split(separator: ",", omittingEmptySubsequences: false)
@@ -51,6 +55,12 @@ struct Speed: ParsableCommand {
             bench.batchSizes = try parsedBatchSizes()
             bench.bandwidthProbe.bytes = bandwidthProbeMib << 20
             bench.breakdown = breakdown
+            if let draftVocab {
+                var o = SpeculationOptions()
+                o.draftVocabulary = try DraftVocabulary.parse(draftVocab)
+                bench.draftHead = try o.trimmedHead(of: loaded)
+            }
+            if let skip { bench.draftSkip = try SkipCalibration.read(path: skip).result.skip }
             let report = try bench.run(loaded) { note($0) }
             switch format {
             case .text: emit(report.markdown)
