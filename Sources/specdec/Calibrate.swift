@@ -49,7 +49,7 @@ struct CalibrateVocab: ParsableCommand {
             try ranking.write(path: out)
             let v = ranking.vocabularySize
             var line = "\(ranking.tokensCounted) tokens counted, \(ranking.ranked.count) distinct of \(v)"
-            for n in [8_192, 16_384, 32_768, 65_536] where n < v {
+            for n in [8_192, 16_384, 32_768, 65_536] where n < v && n < ranking.ranked.count {
                 let covered = ranking.counts.prefix(n).reduce(0, +)
                 line += String(format: "; top %dk covers %.2f%%", n / 1024, 100 * Double(covered) / Double(max(1, ranking.tokensCounted)))
             }
