@@ -15,6 +15,15 @@ struct CalibrationOptions: ParsableArguments {
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
+
+    /// Loads the model and picks `count` calibration prompts; also returns the dataset's path.
+    func load(prompts count: Int) throws -> (model: LoadedModel, prompts: [String], dataset: String) {
+        let model = try LoadedModel(self.model, contextLength: 4096, threads: threads)
+        let path = try dataset ?? BenchDataset.locateDefault()
+        let texts = try Calibration.prompts(BenchDataset(path: path), count: count)
+        guard !texts.isEmpty else { throw BenchError.invalidOption("no calibration prompts in \(path)") }
+        return (model, texts, path)
+    }
 }
 
 /// `specdec calibrate-vocab`: rank a draft model's tokens for a trimmed draft head.
@@ -36,10 +45,7 @@ struct CalibrateVocab: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try checkKernels(noticePortable: true)
-            let model = try LoadedModel(common.model, contextLength: 4096, threads: common.threads)
-            let path = try common.dataset ?? BenchDataset.locateDefault()
-            let texts = try Calibration.prompts(BenchDataset(path: path), count: prompts)
-            guard !texts.isEmpty else { throw BenchError.invalidOption("no calibration prompts in \(path)") }
+            let (model, texts, path) = try common.load(prompts: prompts)
             let out = common.out ?? CalibrationStore().cachePath(CalibrationStore.vocabularyFile(model: model.name))
             let what = answersOnly ? "answers" : "prompts and answers"
             let ranking = try Calibration.vocabulary(model, prompts: texts, maxTokens: maxTokens, countPrompts: !answersOnly,
@@ -86,11 +92,7 @@ struct CalibrateSkip: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try checkKernels(noticePortable: true)
-            let opts = common
-            let model = try LoadedModel(opts.model, contextLength: 4096, threads: opts.threads)
-            let path = try opts.dataset ?? BenchDataset.locateDefault()
-            let texts = try Calibration.prompts(BenchDataset(path: path), count: prompts)
-            guard !texts.isEmpty else { throw BenchError.invalidOption("no calibration prompts in \(path)") }
+            let (model, texts, path) = try common.load(prompts: prompts)
             let pairs = try Calibration.answers(model, prompts: texts, maxTokens: maxTokens) {
                 note("calibrate-skip: answered \($0)/\(texts.count) prompts")
             }
@@ -105,7 +107,7 @@ struct CalibrateSkip: ParsableCommand {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let result = try LayerSkipSearch.search(model: model.transformer, samples: samples, head: head, options: search)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            let out = opts.out ?? CalibrationStore().cachePath(CalibrationStore.skipFile(model: model.name))
+            let out = common.out ?? CalibrationStore().cachePath(CalibrationStore.skipFile(model: model.name))
             let file = SkipCalibration(model: model.name, result: result, draftLength: draftMax, verifyCost: v, samples: samples.count,
                                        draftVocabulary: draftVocab, source: "\(texts.count) prompts of \(path), \(maxTokens) tokens each")
             try file.write(path: out)

@@ -18,25 +18,11 @@ final class CheapDrafterTests: XCTestCase {
     }
 
     @discardableResult
-    private func assertLossless(_ arch: String, _ label: String, requests: Int = 1, target made: Transformer? = nil,
+    private func assertLossless(_ arch: String, _ label: String, requests: Int = 1,
                                 makeDrafter: (Transformer) throws -> Drafter,
                                 file: StaticString = #filePath, line: UInt = #line) throws -> SpeculationStats {
-        let target = try made ?? self.target(arch)
-        let reference = try Tiny.greedy(target, prompt: Self.prompt, count: Self.newTokens)
-        var total = SpeculationStats()
-        for k in [1, 2, 4, 8] {
-            for verifier in k == 4 ? [GreedyVerifier() as any Verifier, SpeculativeSamplingVerifier()] : [GreedyVerifier()] {
-                let decoder = try SpeculativeDecoder(target: target, drafter: try makeDrafter(target), verifier: verifier,
-                                                     sampling: SamplingParameters(), draftLength: k)
-                for request in 0..<requests {
-                    let output = try decoder.generate(prompt: Self.prompt, maxNewTokens: Self.newTokens)
-                    XCTAssertEqual(output, reference, "\(label) on \(arch), k = \(k), \(verifier.name), request \(request)",
-                                   file: file, line: line)
-                    total.merge(decoder.stats)
-                }
-            }
-        }
-        return total
+        try assertSpeculationMatchesPlainGreedy(try target(arch), prompt: Self.prompt, newTokens: Self.newTokens, "\(label) on \(arch)",
+                                                requests: requests, requireDrafts: false, makeDrafter: makeDrafter, file: file, line: line)
     }
 
     /// A subset of the byte vocabulary that holds the target's greedy output, and one that misses some of it.

@@ -22,30 +22,15 @@ final class LosslessnessTests: XCTestCase {
         return try Tiny.model(arch, seed: t.seed, weightScale: t.scale)
     }
 
-    /// Runs every draft length with the greedy verifier, and k = 4 with speculative sampling too
-    /// (with greedy parameters it must reduce to greedy); returns the summed stats.
+    /// Runs every draft length with the greedy verifier, and k = 4 with speculative sampling too;
+    /// returns the summed stats.
     @discardableResult
     private func assertMatchesPlainGreedy(_ arch: String, _ label: String, requests: Int = 1,
                                           makeDrafter: (Transformer) throws -> Drafter,
                                           file: StaticString = #filePath, line: UInt = #line) throws -> SpeculationStats {
-        let target = try target(arch)
-        let reference = try Tiny.greedy(target, prompt: Self.prompt, count: Self.newTokens)
-        var total = SpeculationStats()
-        for k in Self.draftLengths {
-            for verifier in k == 4 ? [GreedyVerifier() as any Verifier, SpeculativeSamplingVerifier()] : [GreedyVerifier()] {
-                let decoder = try SpeculativeDecoder(target: target, drafter: try makeDrafter(target), verifier: verifier,
-                                                     sampling: SamplingParameters(), draftLength: k)
-                for request in 0..<requests {
-                    let output = try decoder.generate(prompt: Self.prompt, maxNewTokens: Self.newTokens)
-                    XCTAssertEqual(output, reference, "\(label) on \(arch), k = \(k), \(verifier.name), request \(request)",
-                                   file: file, line: line)
-                    XCTAssertGreaterThan(decoder.stats.drafted, 0, "\(label) on \(arch), k = \(k) drafted nothing", file: file, line: line)
-                    XCTAssertLessThanOrEqual(decoder.stats.drafted, decoder.stats.draftSteps * k, file: file, line: line)
-                    total.merge(decoder.stats)
-                }
-            }
-        }
-        return total
+        try assertSpeculationMatchesPlainGreedy(try target(arch), prompt: Self.prompt, newTokens: Self.newTokens, "\(label) on \(arch)",
+                                                draftLengths: Self.draftLengths, requests: requests, makeDrafter: makeDrafter,
+                                                file: file, line: line)
     }
 
     /// Quantized target and draft models under every kernel set this CPU runs: greedy speculation

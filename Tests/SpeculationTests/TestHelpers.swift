@@ -52,3 +52,31 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count)
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
+
+/// Asserts that speculative decoding of `target` with drafters from `makeDrafter` reproduces plain
+/// greedy decoding of `prompt` for `newTokens` tokens, for every draft length of `draftLengths`,
+/// with the greedy verifier and, at k = 4, speculative sampling with greedy parameters too (which
+/// must reduce to greedy); each decoder runs `requests` requests. With `requireDrafts` each run must
+/// draft something. Returns the summed stats.
+@discardableResult
+func assertSpeculationMatchesPlainGreedy(_ target: Transformer, prompt: [Int32], newTokens: Int, _ label: String,
+                                         draftLengths: [Int] = [1, 2, 4, 8], requests: Int = 1, requireDrafts: Bool = true,
+                                         makeDrafter: (Transformer) throws -> Drafter,
+                                         file: StaticString = #filePath, line: UInt = #line) throws -> SpeculationStats {
+    let reference = try Tiny.greedy(target, prompt: prompt, count: newTokens)
+    var total = SpeculationStats()
+    for k in draftLengths {
+        for verifier in k == 4 ? [GreedyVerifier() as any Verifier, SpeculativeSamplingVerifier()] : [GreedyVerifier()] {
+            let decoder = try SpeculativeDecoder(target: target, drafter: try makeDrafter(target), verifier: verifier,
+                                                 sampling: SamplingParameters(), draftLength: k)
+            for request in 0..<requests {
+                let output = try decoder.generate(prompt: prompt, maxNewTokens: newTokens)
+                XCTAssertEqual(output, reference, "\(label), k = \(k), \(verifier.name), request \(request)", file: file, line: line)
+                if requireDrafts { XCTAssertGreaterThan(decoder.stats.drafted, 0, "\(label), k = \(k) drafted nothing", file: file, line: line) }
+                XCTAssertLessThanOrEqual(decoder.stats.drafted, decoder.stats.draftSteps * k, file: file, line: line)
+                total.merge(decoder.stats)
+            }
+        }
+    }
+    return total
+}

@@ -61,8 +61,12 @@ public enum LayerSkipSearch {
         /// Evaluations spent and positions scored per evaluation.
         public var evaluations: Int
         public var positions: Int
+        /// Agreement with each sublayer skipped alone (`attn3`, `ffn7`, …), when the search scored them.
+        public var singles: [String: Double]?
 
-        public init(skip: LayerSkip, agreement: Double, relativeCost: Double, estimatedSpeedup: Double, evaluations: Int, positions: Int) {
+        public init(skip: LayerSkip, agreement: Double, relativeCost: Double, estimatedSpeedup: Double, evaluations: Int, positions: Int,
+                    singles: [String: Double]? = nil) {
+            self.singles = singles
             self.skip = skip
             self.agreement = agreement
             self.relativeCost = relativeCost
@@ -72,7 +76,7 @@ public enum LayerSkipSearch {
         }
 
         enum CodingKeys: String, CodingKey {
-            case skip, agreement, relativeCost = "relative_cost", estimatedSpeedup = "estimated_speedup", evaluations, positions
+            case skip, agreement, relativeCost = "relative_cost", estimatedSpeedup = "estimated_speedup", evaluations, positions, singles
         }
     }
 
@@ -134,6 +138,7 @@ public enum LayerSkipSearch {
         let all = LayerSkip.allSublayers(layerCount: layers)
         let maxSkipped = max(1, Int(Double(all.count) * options.maxSkippedShare))
         var order: [LayerSkip.Sublayer]
+        var singles: [String: Double]?
         if budget >= all.count + all.count / 2 {  // room to score every sublayer first
             // Score each sublayer alone; least harmful (then largest) first.
             var scored: [(LayerSkip.Sublayer, Double, Int)] = []
@@ -143,6 +148,7 @@ public enum LayerSkipSearch {
                 scored.append((s, a, s.isAttention ? b.attention : b.feedForward))
             }
             order = scored.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.2 > $1.2 }.map(\.0)
+            singles = Dictionary(uniqueKeysWithValues: scored.map { ($0.0.description, $0.1) })
         } else {
             // No room to score: the later layers first (they change the residual stream least).
             order = (0..<layers).reversed().flatMap {
@@ -182,6 +188,6 @@ public enum LayerSkipSearch {
             if value > best { (best, current, currentAgreement) = (value, candidate, a) }
         }
         return Result(skip: current, agreement: currentAgreement, relativeCost: model.relativeCost(skip: current, head: head),
-                      estimatedSpeedup: best, evaluations: evaluations, positions: positions)
+                      estimatedSpeedup: best, evaluations: evaluations, positions: positions, singles: singles)
     }
 }
