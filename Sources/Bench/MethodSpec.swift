@@ -42,8 +42,9 @@ public enum MethodSpecError: Error, CustomStringConvertible, Equatable {
 ///   (the calibrated set of FILE, else the model's cached or shipped one, else a search of N
 ///   evaluations at each pair's first request);
 /// - `cross-vocab[:k=K]`: a draft model with another tokenizer (greedy only);
-/// - `chain:A+B+…[,k=K,…]`: the first of the steps (model, lookup, suffix, self, cross-vocab) that
-///   proposes; steps are joined by `+` here since commas separate parameters;
+/// - `chain:A+B+…[,k=K,…]` (or `chain:A,B,…` as `--drafter` spells it): the first of the steps
+///   (model, lookup, suffix, self, cross-vocab) that proposes; bare names right after the steps
+///   continue them, so a method listed after a chain is separated by `;` or a space;
 ///
 /// where the drafters with a model head (model, hybrid, self, cross-vocab, chain) also take
 /// `vocab=N` or `vocab=FILE[:N]` (a trimmed draft head, as `--draft-vocab`),
@@ -144,14 +145,17 @@ public struct MethodSpec: Sendable, Equatable {
         var seen = Set<String>()
         var pieces = (rest ?? "").split(separator: ",", omittingEmptySubsequences: false)
         if drafter == .chain {
-            // The first piece is the step list.
-            guard let list = pieces.first, !list.isEmpty, !list.contains("=") else {
+            // The leading pieces without `=` are the steps (joined by `+` or `,`).
+            let steps = pieces.prefix { !$0.contains("=") && !$0.isEmpty }
+            guard !steps.isEmpty else {
                 throw MethodSpecError.invalid(spec: spec, reason: "give the steps, e.g. chain:lookup+suffix+self")
             }
             var o = SpeculationOptions()
-            do { try o.setDrafter("chain:" + list) } catch { throw MethodSpecError.invalid(spec: spec, reason: "\(error)") }
+            do { try o.setDrafter("chain:" + steps.joined(separator: ",")) } catch {
+                throw MethodSpecError.invalid(spec: spec, reason: "\(error)")
+            }
             m.chain = o.chain
-            pieces.removeFirst()
+            pieces.removeFirst(steps.count)
         }
         for piece in pieces where !(rest ?? "").isEmpty {
             let parts = piece.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -185,6 +189,13 @@ public struct MethodSpec: Sendable, Equatable {
         for text in texts {
             for chunk in text.split(whereSeparator: { $0 == ";" || $0 == " " || $0 == "\t" }) {
                 for piece in chunk.split(separator: ",") {
+                    // `chain:lookup,suffix,self` (as --drafter spells it): bare step names right after a
+                    // chain's steps continue them.
+                    if let last = specs.last, last.hasPrefix("chain:"), !last.contains("="), !piece.contains(":"),
+                       !piece.contains("=") {
+                        specs[specs.count - 1] += "," + piece
+                        continue
+                    }
                     let startsMethod = piece.contains(":") || !piece.contains("=")
                     if startsMethod || specs.isEmpty {
                         specs.append(String(piece))

@@ -33,6 +33,11 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertEqual(list[2].draftMax, 4)
         XCTAssertEqual(list[3].skipSearchBudget, 20)
         XCTAssertTrue(try MethodSpec.parse("chain:lookup+model").options.usesDraftModel)
+        // --drafter's spelling: commas between steps.
+        let commas = try MethodSpec.parseList("chain:lookup,suffix,self,k=4;lookup")
+        XCTAssertEqual(commas.map(\.label), ["ar", "chain:lookup,suffix,self,k=4", "lookup"])
+        XCTAssertEqual(commas[1].chain, [.lookup, .suffix, .selfSpeculative])
+        XCTAssertEqual(commas[1].draftMax, 4)
         XCTAssertNotNil(parseError("chain:k=4"))
         XCTAssertNotNil(parseError("chain:lookup+lookup"))
         XCTAssertNotNil(parseError("lookup:vocab=100"))
