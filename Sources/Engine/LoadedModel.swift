@@ -32,11 +32,11 @@ public final class LoadedModel: @unchecked Sendable {
 
     private var heads: [String: TrimmedHead] = [:]
 
-    /// A trimmed output layer over `tokens`, built once per `key` and kept (the drafters of several
-    /// requests or benchmark methods share it).
-    public func trimmedHead(tokens: [Int32], key: String) throws -> TrimmedHead {
-        if let h = heads[key], h.tokens == tokens { return h }
-        let h = try TrimmedHead(model: transformer, tokens: tokens)
+    /// A trimmed output layer over the tokens `tokens` returns, built once per `key` and kept (the
+    /// drafters of several requests or benchmark methods share it; `tokens` runs only on a miss).
+    public func trimmedHead(key: String, tokens: () throws -> [Int32]) throws -> TrimmedHead {
+        if let h = heads[key] { return h }
+        let h = try TrimmedHead(model: transformer, tokens: tokens())
         heads[key] = h
         return h
     }

@@ -249,25 +249,27 @@ public struct SpeculationOptions: Sendable {
     /// The trimmed head ``draftVocabulary`` asks for on `model` (nil when none is asked for).
     public func trimmedHead(of model: LoadedModel) throws -> TrimmedHead? {
         guard let draftVocabulary else { return nil }
-        let ranking: VocabularyRanking, size: Int
+        let path: String, size: Int
         switch draftVocabulary {
         case .size(let n):
-            guard let path = calibration.find(CalibrationStore.vocabularyFile(model: model.name)) else {
+            guard let found = calibration.find(CalibrationStore.vocabularyFile(model: model.name)) else {
                 throw EngineError.invalidParameter(
                     "no vocabulary ranking for \(model.name) in \(calibration.directory) or the shipped Data/calibration: "
                     + "run `specdec calibrate-vocab --model \(model.name)` or give --draft-vocab FILE")
             }
-            ranking = try VocabularyRanking.read(path: path)
-            size = n
-        case .file(let path, let n):
-            ranking = try VocabularyRanking.read(path: path)
-            size = n ?? DraftVocabulary.defaultSize
+            (path, size) = (found, n)
+        case .file(let file, let n):
+            (path, size) = (file, n ?? DraftVocabulary.defaultSize)
         }
         let vocab = model.transformer.config.vocabularySize
-        var always = model.tokenizer.endOfTurnTokens
-        if let eos = model.tokenizer.eosToken { always.insert(eos) }
-        let tokens = try ranking.top(min(size, vocab), vocabularySize: vocab, always: always, fallback: model.tokenizer.frequencyOrder)
-        return try model.trimmedHead(tokens: tokens, key: "\(ranking.model)/\(ranking.tokensCounted)/\(tokens.count)")
+        // Reading the ranking, ordering the unseen tokens and gathering the rows happen once per
+        // ranking file and size; later drafters (every benchmark pair) reuse the head.
+        return try model.trimmedHead(key: "\(path)#\(min(size, vocab))") {
+            let ranking = try VocabularyRanking.read(path: path)
+            var always = model.tokenizer.endOfTurnTokens
+            if let eos = model.tokenizer.eosToken { always.insert(eos) }
+            return try ranking.top(min(size, vocab), vocabularySize: vocab, always: always, fallback: model.tokenizer.frequencyOrder)
+        }
     }
 }
 

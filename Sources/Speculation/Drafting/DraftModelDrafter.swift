@@ -119,17 +119,11 @@ public final class DraftModelDrafter: Drafter {
         var distributions: [TokenDistribution] = []
         tokens.reserveCapacity(k)
         for i in 0..<k {
-            let row = logits[logits.rows - 1]
-            // A point mass on the argmax when greedy; over the head's tokens when trimmed.
-            let q = head.map { Sampler.distribution(row, sampling).mapped(through: $0.tokens) } ?? Sampler.distribution(row, sampling)
-            if minProbability > 0 {
-                let confidence = sampling.isGreedy ? Sampler.topProbability(row) : (q.probabilities.max() ?? 0)
-                if confidence < minProbability {
-                    stoppedByConfidence += 1
-                    break
-                }
+            guard let (token, q) = nextDraftToken(logits[logits.rows - 1], sampling: sampling, head: head,
+                                                  minProbability: minProbability, rng: &rng) else {
+                stoppedByConfidence += 1
+                break
             }
-            let token = sampling.isGreedy ? q.tokens[0] : q.draw(uniform())
             guard Int(token) < targetVocabularySize else { break }  // the target cannot verify it
             tokens.append(token)
             distributions.append(q)
@@ -150,10 +144,6 @@ public final class DraftModelDrafter: Drafter {
     public func reset() {
         model.reset()
         cachedTokens = []
-    }
-
-    private func uniform() -> Float {
-        Float(rng.next() >> 40) / Float(1 << 24)
     }
 }
 

@@ -1,3 +1,6 @@
+import SpecDecKernels
+import SpecDecModel
+
 /// Tokens proposed by a ``Drafter`` for the target to verify.
 public struct Draft: Sendable, Equatable {
     /// The draft tokens d₁ … d_k, continuing the committed context.
@@ -53,6 +56,23 @@ public protocol Drafter: AnyObject {
     func accepted(context: [Int32], acceptedCount: Int)
     /// The request ended (outputs may be added to global state, e.g. the suffix tree).
     func end(context: [Int32])
+}
+
+/// One drafted position of a model drafter, from the logits `row` of its last evaluated token: qᵢ
+/// (`Sampler.distribution`, a point mass on the argmax when greedy; over the head's tokens when the
+/// row comes from a trimmed head) and the token (the argmax, or a draw from qᵢ with `rng`). Nil when
+/// `minProbability` > 0 and the drafter's confidence (greedy: softmax of the row; sampling: the
+/// largest probability of qᵢ) is below it: the draft ends before this token.
+func nextDraftToken(_ row: UnsafeBufferPointer<Float>, sampling: SamplingParameters, head: TrimmedHead?,
+                    minProbability: Float, rng: inout SplitMix64) -> (token: Int32, q: TokenDistribution)? {
+    let raw = Sampler.distribution(row, sampling)
+    let q = head.map { raw.mapped(through: $0.tokens) } ?? raw
+    if minProbability > 0 {
+        let confidence = sampling.isGreedy ? Sampler.topProbability(row) : (q.probabilities.max() ?? 0)
+        if confidence < minProbability { return nil }
+    }
+    let token = sampling.isGreedy ? q.tokens[0] : q.draw(Float(rng.next() >> 40) / Float(1 << 24))
+    return (token, q)
 }
 
 /// The length of the longest common prefix of `a` and `b`.

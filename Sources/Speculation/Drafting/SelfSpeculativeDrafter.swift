@@ -81,14 +81,8 @@ public final class SelfSpeculativeDrafter: Drafter {
         var tokens: [Int32] = []
         var distributions: [TokenDistribution] = []
         for i in 0..<k {
-            let row = logits[logits.rows - 1]
-            let raw = Sampler.distribution(row, sampling)
-            let q = head.map { raw.mapped(through: $0.tokens) } ?? raw
-            if minProbability > 0 {
-                let confidence = sampling.isGreedy ? Sampler.topProbability(row) : (q.probabilities.max() ?? 0)
-                if confidence < minProbability { break }
-            }
-            let token = sampling.isGreedy ? q.tokens[0] : q.draw(Float(rng.next() >> 40) / Float(1 << 24))
+            guard let (token, q) = nextDraftToken(logits[logits.rows - 1], sampling: sampling, head: head,
+                                                  minProbability: minProbability, rng: &rng) else { break }
             tokens.append(token)
             distributions.append(q)
             if i == k - 1 { break }
