@@ -57,6 +57,18 @@ public final class KVCache: @unchecked Sendable {
     /// Empties the cache.
     public func reset() { count = 0 }
 
+    /// Keeps the slots `start + rows[j]` (rows increasing, `rows[j] ≥ j`) as slots `start + j` and drops
+    /// every slot after them: the accepted path of a token tree moved into place.
+    func keepRows(_ rows: [Int], from start: Int) {
+        for l in 0..<layerCount {
+            for (j, r) in rows.enumerated() where r != j {
+                keyPointer(layer: l, position: start + j).update(from: keyPointer(layer: l, position: start + r), count: kvDim)
+                valuePointer(layer: l, position: start + j).update(from: valuePointer(layer: l, position: start + r), count: kvDim)
+            }
+        }
+        count = start + rows.count
+    }
+
     /// Bytes held by the cache.
     public var byteCount: Int { 2 * layerCount * capacity * kvDim * MemoryLayout<Float>.size }
 

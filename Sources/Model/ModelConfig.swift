@@ -32,6 +32,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case unsupportedWeightType(tensor: String, type: String)
     case outOfMemory(bytes: Int)
     case unsupportedKernels(String)
+    case badTree(String)
 
     public var description: String {
         switch self {
@@ -48,6 +49,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .unsupportedWeightType(let t, let type): return "tensor '\(t)' has type \(type), which SpecDec does not support for weights"
         case .outOfMemory(let b): return "cannot allocate \(b) bytes for the KV cache (use a smaller --context)"
         case .unsupportedKernels(let k): return "this CPU cannot run the \(k) kernels"
+        case .badTree(let s): return "bad token tree: \(s)"
         }
     }
 }

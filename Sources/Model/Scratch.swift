@@ -74,11 +74,16 @@ final class Scratch: @unchecked Sendable {
         logitsCapacity = n
     }
 
-    /// Fills the RoPE tables for positions start ..< start+count.
-    func prepareRoPE(config c: ModelConfig, start: Int, count: Int) {
+    /// Per tree row, the cache slots it attends to (the context, then its root-to-node path), flat;
+    /// ``treeRowStart`` has each row's offset (count + 1 entries). Reused between forwards.
+    var treeRows: [Int] = []
+    var treeRowStart: [Int] = []
+
+    /// Fills the RoPE tables for positions start ..< start+count, or start + depths[b] when given.
+    func prepareRoPE(config c: ModelConfig, start: Int, count: Int, depths: [Int]? = nil) {
         let hd = c.headDim
         for b in 0..<count {
-            let pos = Float(start + b)
+            let pos = Float(start + (depths?[b] ?? b))
             for i in 0..<halfDim {
                 let expo = Float(2 * i) / Float(hd)
                 let g = pos / c.ropeScale * powf(c.ropeBase, -expo)

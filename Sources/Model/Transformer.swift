@@ -130,10 +130,16 @@ public final class Transformer: @unchecked Sendable {
     public var contextLength: Int { cache.capacity }
 
     /// Rolls the cache back to its first `length` positions.
-    public func truncate(to length: Int) { cache.truncate(to: length) }
+    public func truncate(to length: Int) {
+        cache.truncate(to: length)
+        if slotParents.count > max(0, cache.count - treeBase) { slotParents.removeSubrange(max(0, cache.count - treeBase)...) }
+    }
 
     /// Empties the cache.
-    public func reset() { cache.reset() }
+    public func reset() {
+        cache.reset()
+        slotParents = []
+    }
 
     /// Evaluates `tokens` at positions `position ..< position + tokens.count`, appends their keys and
     /// values to the cache, and returns logits for the selected positions.
@@ -149,6 +155,81 @@ public final class Transformer: @unchecked Sendable {
         try tokens.withUnsafeBufferPointer { try forward(tokens: $0, logits: selection, skip: skip, head: head) }
     }
 
+    /// Evaluates a **token tree** in one batch: `parents[i]` is the batch row of token i's parent
+    /// (`parents[i] < i`), or −1 for a token that continues the cached context directly. Token i is
+    /// stored in cache slot `position + i`, gets the RoPE position `position + depth(i)` (a root has
+    /// depth 0), and attends to the cached context and to its own ancestors only (tree attention,
+    /// SpecInfer, arXiv:2305.09781). Row i's logits equal those of a forward of its root-to-node
+    /// path. The cache then holds every node; ``keepTreePath(_:from:)`` keeps one path.
+    ///
+    /// A chain (`parents[i] == i − 1`, root first) is exactly ``forward(_:logits:skip:head:)``.
+    /// Throws ``ModelError/badTree(_:)`` for a malformed `parents`, before changing any state.
+    public func forward(_ tokens: [Int32], parents: [Int], logits selection: LogitsSelection = .all, skip: LayerSkip? = nil,
+                        head: TrimmedHead? = nil) throws -> Logits {
+        guard parents.count == tokens.count else {
+            throw ModelError.badTree("\(parents.count) parent indices for \(tokens.count) tokens")
+        }
+        let start = cache.count
+        for (i, p) in parents.enumerated() where p < -1 || p >= i {
+            throw ModelError.badTree("token \(i) has parent \(p); a parent must be -1 or an earlier token")
+        }
+        if parents.enumerated().allSatisfy({ $0.element == $0.offset - 1 }) {
+            return try forward(tokens, logits: selection, skip: skip, head: head)
+        }
+        return try forward(tokens, parentSlots: parents.map { $0 < 0 ? -1 : start + $0 }, treeStart: start,
+                           logits: selection, skip: skip, head: head)
+    }
+
+    /// Grows a token tree whose nodes are cached after slot `treeStart` (a drafter expanding a tree
+    /// depth by depth): `parentSlots[i]` is the cache slot of token i's parent, either a node evaluated
+    /// by an earlier call with the same `treeStart` or an earlier token of this batch, or −1 for a
+    /// token that continues the context `0 ..< treeStart` directly. Token i goes to slot
+    /// `position + i`, gets the RoPE position `treeStart + depth`, and attends to the context and its
+    /// ancestors. A `treeStart` equal to ``position`` starts a new tree. Throws
+    /// ``ModelError/badTree(_:)`` before changing any state when a parent is not such a node.
+    public func forward(_ tokens: [Int32], parentSlots: [Int], treeStart: Int, logits selection: LogitsSelection = .all,
+                        skip: LayerSkip? = nil, head: TrimmedHead? = nil) throws -> Logits {
+        let start = cache.count
+        guard parentSlots.count == tokens.count else {
+            throw ModelError.badTree("\(parentSlots.count) parent slots for \(tokens.count) tokens")
+        }
+        guard treeStart >= 0, treeStart <= start else { throw ModelError.badTree("tree start \(treeStart) is past the cache (\(start))") }
+        let recorded = treeStart == start ? 0 : (treeBase == treeStart && treeBase + slotParents.count == start ? slotParents.count : -1)
+        guard recorded >= 0 else {
+            throw ModelError.badTree("slots \(treeStart) ..< \(start) are not nodes of a tree started at \(treeStart)")
+        }
+        for (i, p) in parentSlots.enumerated() where p != -1 && (p < treeStart || p >= start + i) {
+            throw ModelError.badTree("token \(i) has parent slot \(p), outside the tree's nodes \(treeStart) ..< \(start + i)")
+        }
+        if recorded == 0 { slotParents = [] }
+        treeBase = treeStart
+        let all = slotParents + parentSlots
+        let logits = try tokens.withUnsafeBufferPointer {
+            try forward(tokens: $0, logits: selection, skip: skip, head: head, tree: (treeStart, all))
+        }
+        slotParents = all
+        return logits
+    }
+
+    /// After a tree forward that started at cache position `start`: keeps the nodes `path` (batch
+    /// rows of one root-to-node path, root first, so `path[j]` has depth j) by moving their keys and
+    /// values to slots `start ..< start + path.count`, and drops every other node. Nothing is
+    /// re-evaluated. Throws ``ModelError/badTree(_:)`` when `path` is not increasing or not in the cache.
+    public func keepTreePath(_ path: [Int], from start: Int) throws {
+        guard start >= 0, start <= cache.count else { throw ModelError.badPosition(start) }
+        for (j, r) in path.enumerated() {
+            guard r >= j, start + r < cache.count, j == 0 || r > path[j - 1] else {
+                throw ModelError.badTree("path \(path) is not an increasing list of tree rows in the cache")
+            }
+        }
+        cache.keepRows(path, from: start)
+        slotParents = []
+    }
+
+    /// Slots `treeBase ..< treeBase + slotParents.count` are tree nodes; their parent slots (−1: the context).
+    private var treeBase = 0
+    private var slotParents: [Int] = []
+
     /// One new token (the decode step): like `forward([token])` without building an array, so that
     /// a decode loop allocates nothing on the heap per token.
     public func forward(token: Int32, logits selection: LogitsSelection = .last, skip: LayerSkip? = nil,
@@ -162,6 +243,13 @@ public final class Transformer: @unchecked Sendable {
     /// `forward` over tokens in a buffer (valid for the duration of the call).
     public func forward(tokens: UnsafeBufferPointer<Int32>, logits selection: LogitsSelection = .all, skip: LayerSkip? = nil,
                         head: TrimmedHead? = nil) throws -> Logits {
+        slotParents = []
+        return try forward(tokens: tokens, logits: selection, skip: skip, head: head, tree: nil)
+    }
+
+    /// `tree`: the first tree slot and the parent slot of every tree slot from it (batch included).
+    private func forward(tokens: UnsafeBufferPointer<Int32>, logits selection: LogitsSelection, skip: LayerSkip?,
+                         head: TrimmedHead?, tree: (start: Int, parents: [Int])?) throws -> Logits {
         guard !tokens.isEmpty else { throw ModelError.emptyInput }
         if let skip, skip.layerCount != config.layerCount {
             throw ModelError.badHyperparameter("a skip set for \(skip.layerCount) layers given to a \(config.layerCount)-layer model")
@@ -192,11 +280,33 @@ public final class Transformer: @unchecked Sendable {
             dequantizeRow(emb.type, emb.data + Int(t) * rowBytes, s.x + b * d, count: d)
             if c.embeddingScale != 1 { scale(s.x + b * d, d, c.embeddingScale) }
         }
-        s.prepareRoPE(config: c, start: start, count: n)
+        var depths: [Int]? = nil
+        var ropeStart = start
+        if let tree {
+            // Per row: its depth, and the cache slots it attends to (the context, then its path).
+            let base = tree.start
+            var depth = [Int](repeating: 0, count: n)
+            s.treeRows.removeAll(keepingCapacity: true)
+            s.treeRowStart.removeAll(keepingCapacity: true)
+            var path: [Int] = []
+            for i in 0..<n {
+                s.treeRowStart.append(s.treeRows.count)
+                s.treeRows.append(contentsOf: 0..<base)
+                path.removeAll(keepingCapacity: true)
+                var slot = start + i
+                while slot >= 0 { path.append(slot); slot = tree.parents[slot - base] }
+                depth[i] = path.count - 1
+                s.treeRows.append(contentsOf: path.reversed())
+            }
+            s.treeRowStart.append(s.treeRows.count)
+            depths = depth
+            ropeStart = base
+        }
+        s.prepareRoPE(config: c, start: ropeStart, count: n, depths: depths)
 
         let skipped = skip.map { $0.flags() }
         for l in 0..<c.layerCount {
-            if skipped?.attention[l] != true { attentionBlock(layer: l, start: start, count: n) }
+            if skipped?.attention[l] != true { attentionBlock(layer: l, start: start, count: n, depths: depths, ropeStart: ropeStart) }
             if skipped?.feedForward[l] != true { feedForwardBlock(layer: l, count: n) }
         }
         cache.count = start + n
@@ -227,7 +337,7 @@ public final class Transformer: @unchecked Sendable {
         profile?.add(part, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
     }
 
-    private func attentionBlock(layer l: Int, start: Int, count n: Int) {
+    private func attentionBlock(layer l: Int, start: Int, count n: Int, depths: [Int]?, ropeStart: Int) {
         let c = config
         let w = weights.layers[l]
         let s = scratch
@@ -268,6 +378,30 @@ public final class Transformer: @unchecked Sendable {
         let parts = max(1, min(group, (pool.threadCount + units - 1) / units))
         let perPart = (group + parts - 1) / parts
         timed(.attention) {
+            if let depths {
+                // A tree: row b attends to the slots in its list (context, then path), the last
+                // `window` positions of it on a sliding layer.
+                s.treeRows.withUnsafeBufferPointer { table in
+                    let rowStart = s.treeRowStart
+                    pool.run(tasks: units * parts) { task in
+                        let unit = task / parts, part = task % parts
+                        let b = unit / kvHeads, g = unit % kvHeads
+                        let h0 = g * group + part * perPart
+                        let count = min(perPart, (g + 1) * group - h0)
+                        if count <= 0 { return }
+                        let pos = ropeStart + depths[b]
+                        let m = window > 0 ? min(pos + 1, window) : pos + 1
+                        let kvOff = g * hd
+                        attend(queries: s.q + b * qDim + h0 * hd, queryStride: hd, heads: count,
+                               keys: cache.keyPointer(layer: l, position: 0) + kvOff,
+                               values: cache.valuePointer(layer: l, position: 0) + kvOff, rowStride: cache.kvDim,
+                               rows: table.baseAddress! + rowStart[b + 1] - m, positions: m, headDim: hd, scale: c.attentionScale,
+                               scores: s.scores + (b * heads + h0) * cap, output: s.attn + b * qDim + h0 * hd, outputStride: hd,
+                               kernels: kernels)
+                    }
+                }
+                return
+            }
             pool.run(tasks: units * parts) { task in
                 let unit = task / parts, part = task % parts
                 let b = unit / kvHeads, g = unit % kvHeads

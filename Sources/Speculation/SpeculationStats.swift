@@ -27,8 +27,27 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
     public var draftSeconds = 0.0
     /// Seconds spent verifying (the target's batched forward and the verifier).
     public var verifySeconds = 0.0
+    /// Rounds whose draft was a tree with at least one branch.
+    public var treeSteps = 0
+    /// Draft tokens (nodes) of those rounds.
+    public var treeNodes = 0
+    /// Draft tokens accepted in those rounds (the accepted path lengths).
+    public var treeAccepted = 0
+    /// Largest tree verified.
+    public var maxTreeNodes = 0
+    /// Rounds in which the cost model expected no draft to beat one plain token and decoded plainly.
+    public var speculationOff = 0
+    /// Rounds the cost model drafted only to measure acceptance again after decoding plainly.
+    public var probes = 0
 
     public init() {}
+
+    /// Mean draft tokens of a tree round.
+    public var meanTreeNodes: Double { treeSteps > 0 ? Double(treeNodes) / Double(treeSteps) : 0 }
+    /// Mean accepted path length of a tree round.
+    public var meanTreeAccepted: Double { treeSteps > 0 ? Double(treeAccepted) / Double(treeSteps) : 0 }
+    /// Share of the rounds decoded plainly by the cost model.
+    public var speculationOffRate: Double { draftSteps > 0 ? Double(speculationOff) / Double(draftSteps) : 0 }
 
     /// τ, mean tokens committed per step: (accepted + steps) / steps (0 before any step).
     public var meanAccepted: Double { draftSteps > 0 ? Double(accepted + draftSteps) / Double(draftSteps) : 0 }
@@ -47,13 +66,23 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
     }
 
     /// Records one round that drafted `drafted` tokens of which the first `accepted` were accepted.
-    public mutating func record(drafted: Int, accepted: Int, draftSeconds: Double = 0, verifySeconds: Double = 0) {
+    /// For a tree, `depth` is its height (the per-position counts are then per depth: a tree "has a
+    /// token at position i" when it has a node at depth i, and the accepted path reaches depth i or not).
+    public mutating func record(drafted: Int, accepted: Int, draftSeconds: Double = 0, verifySeconds: Double = 0,
+                                depth: Int? = nil) {
         precondition(drafted >= 0 && accepted >= 0 && accepted <= drafted, "accepted must be within 0...drafted")
         draftSteps += 1
         self.drafted += drafted
         self.accepted += accepted
-        grow(to: drafted)
-        for i in 0..<drafted { draftedByPosition[i] += 1 }
+        let height = depth ?? drafted
+        if depth != nil {
+            treeSteps += 1
+            treeNodes += drafted
+            treeAccepted += accepted
+            maxTreeNodes = max(maxTreeNodes, drafted)
+        }
+        grow(to: height)
+        for i in 0..<height { draftedByPosition[i] += 1 }
         for i in 0..<accepted { acceptedByPosition[i] += 1 }
         self.draftSeconds += draftSeconds
         self.verifySeconds += verifySeconds
@@ -69,6 +98,12 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         for (i, n) in other.acceptedByPosition.enumerated() { acceptedByPosition[i] += n }
         draftSeconds += other.draftSeconds
         verifySeconds += other.verifySeconds
+        treeSteps += other.treeSteps
+        treeNodes += other.treeNodes
+        treeAccepted += other.treeAccepted
+        maxTreeNodes = max(maxTreeNodes, other.maxTreeNodes)
+        speculationOff += other.speculationOff
+        probes += other.probes
     }
 
     private mutating func grow(to n: Int) {
@@ -82,6 +117,9 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         case acceptanceByPosition = "acceptance_by_position"
         case draftedByPosition = "drafted_by_position", acceptedByPosition = "accepted_by_position"
         case draftSeconds = "draft_seconds", verifySeconds = "verify_seconds"
+        case treeSteps = "tree_steps", treeNodes = "tree_nodes", treeAccepted = "tree_accepted"
+        case meanTreeNodes = "mean_tree_nodes", meanTreeAccepted = "mean_tree_accepted", maxTreeNodes = "max_tree_nodes"
+        case speculationOff = "speculation_off", speculationOffRate = "speculation_off_rate", probes
     }
 
     /// Encodes the counts and the computed rates.
@@ -97,6 +135,15 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         try c.encode(acceptedByPosition, forKey: .acceptedByPosition)
         try c.encode(draftSeconds, forKey: .draftSeconds)
         try c.encode(verifySeconds, forKey: .verifySeconds)
+        try c.encode(treeSteps, forKey: .treeSteps)
+        try c.encode(treeNodes, forKey: .treeNodes)
+        try c.encode(treeAccepted, forKey: .treeAccepted)
+        try c.encode(meanTreeNodes, forKey: .meanTreeNodes)
+        try c.encode(meanTreeAccepted, forKey: .meanTreeAccepted)
+        try c.encode(maxTreeNodes, forKey: .maxTreeNodes)
+        try c.encode(speculationOff, forKey: .speculationOff)
+        try c.encode(speculationOffRate, forKey: .speculationOffRate)
+        try c.encode(probes, forKey: .probes)
     }
 
     /// Decodes the counts (the rates are recomputed; per-position counts default to none).
@@ -109,5 +156,11 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         acceptedByPosition = try c.decodeIfPresent([Int].self, forKey: .acceptedByPosition) ?? []
         draftSeconds = try c.decodeIfPresent(Double.self, forKey: .draftSeconds) ?? 0
         verifySeconds = try c.decodeIfPresent(Double.self, forKey: .verifySeconds) ?? 0
+        treeSteps = try c.decodeIfPresent(Int.self, forKey: .treeSteps) ?? 0
+        treeNodes = try c.decodeIfPresent(Int.self, forKey: .treeNodes) ?? 0
+        treeAccepted = try c.decodeIfPresent(Int.self, forKey: .treeAccepted) ?? 0
+        maxTreeNodes = try c.decodeIfPresent(Int.self, forKey: .maxTreeNodes) ?? 0
+        speculationOff = try c.decodeIfPresent(Int.self, forKey: .speculationOff) ?? 0
+        probes = try c.decodeIfPresent(Int.self, forKey: .probes) ?? 0
     }
 }

@@ -32,8 +32,13 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     public private(set) var verifier: any Verifier
     /// Sampling parameters of the target (and of a draft model's drafts) for the current request.
     public private(set) var sampling: SamplingParameters
-    /// Most draft tokens per step.
+    /// Most draft tokens per step (the longest chain, the deepest tree).
     public let draftLength: Int
+    /// When set, picks each round's draft length or tree size from measured costs (see ``CostModel``).
+    public var costModel: CostModel?
+    /// When set and the drafter drafts trees, rounds draft token trees within this budget (its depth
+    /// capped by the round's draft length).
+    public var treeBudget: TreeBudget?
     /// Every committed token of the request: prompt + generated.
     public private(set) var context: [Int32] = []
     /// Counts and timings of the current request (since ``start(prompt:sampling:)``).
@@ -100,6 +105,11 @@ public final class SpeculativeDecoder: @unchecked Sendable {
 
     /// One draft–verify round; returns the committed tokens (1 … k + 1): the accepted draft tokens
     /// and the correction or bonus token. At most `maxNewTokens` (≥ 1) tokens are committed.
+    ///
+    /// With a ``costModel`` the round's draft length (or tree size) is the cost model's choice, at most
+    /// ``draftLength``; when it expects no draft to pay, the round decodes one token plainly. With a
+    /// ``treeBudget`` and a drafter that drafts trees, the draft is a token tree verified in one forward
+    /// with a tree attention mask; the accepted path's keys and values are moved into place.
     @discardableResult
     public func step(maxNewTokens: Int = .max) throws -> [Int32] {
         guard started, let pending = context.last else { throw SpeculationError.notStarted }
@@ -107,39 +117,94 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         // The batch [pending] + draft must fit the target's context.
         let room = target.contextLength - target.position - 1
         guard room >= 0 else { throw SpeculationError.contextFull(context: target.contextLength) }
-        let k = min(draftLength, room, maxNewTokens - 1)
+        var k = min(draftLength, room, maxNewTokens - 1)
+        var probe = false
+        if let costModel, k > 0 {
+            let plan = costModel.plan()
+            probe = plan.probe
+            k = min(k, plan.length)
+            if plan.length == 0 { stats.speculationOff += 1 }
+            if probe { stats.probes += 1 }
+        }
 
-        // 1. Draft: up to k tokens continuing the committed context.
+        // 1. Draft: up to k tokens (or a tree of depth k) continuing the committed context.
         let clock = ContinuousClock()
         let draftStart = clock.now
-        let proposed = k > 0 ? try drafter.draft(context: context, maxTokens: k, sampling: sampling) : .empty
-        let draft = sanitized(proposed, limit: k)
+        var proposed = Draft.empty
+        if k > 0 {
+            if let treeBudget, drafter.draftsTrees, !probe {
+                let budget = TreeBudget(maxNodes: min(treeBudget.maxNodes, room), maxDepth: min(k, treeBudget.maxDepth),
+                                        maxWidth: treeBudget.maxWidth)
+                proposed = try drafter.draftTree(context: context, budget: budget, sampling: sampling)
+            } else {
+                proposed = try drafter.draft(context: context, maxTokens: k, sampling: sampling)
+            }
+        }
+        var draft = sanitized(proposed, limit: proposed.parents == nil ? k : min(room, proposed.tokens.count))
+        let draftSeconds = seconds(draftStart, clock.now)
+        if let costModel, draft.isTree, let scores = draft.scores {
+            // Verify the best prefix of the nodes by score (parents before children).
+            let order = scoreOrder(draft, scores)
+            let n = costModel.treeSize(scores: scores, order: order, draftSeconds: draftSeconds)
+            if n < draft.tokens.count { draft = draft.subtree(Set(order.prefix(n))) }
+        }
         let verifyStart = clock.now
 
         // 2. Verify: ONE batched target forward over [pending] + draft; row i holds the target's logits
-        //    after the context and draft[0 ..< i] (k + 1 rows). The verifier picks the accepted prefix
-        //    and the correction (first rejection) or bonus (all accepted) token.
-        let logits = try target.forward([pending] + draft.tokens, logits: .all)
-        cachedTokens.append(pending)
-        cachedTokens += draft.tokens
-        let verification = verifier.verify(draft: draft, rows: { logits[$0] }, sampler: &sampler)
+        //    after the context and the path to draft token i − 1 (a chain: draft[0 ..< i]). The verifier
+        //    picks the accepted path and the correction (first rejection) or bonus (all accepted) token.
+        let start = target.position
+        let isTree = draft.isTree
+        let logits = isTree
+            ? try target.forward([pending] + draft.tokens, parents: [-1] + draft.parentIndices.map { $0 + 1 }, logits: .all)
+            : try target.forward([pending] + draft.tokens, logits: .all)
+        let verification = isTree ? verifier.verifyTree(draft: draft, rows: { logits[$0] }, sampler: &sampler)
+                                  : verifier.verify(draft: draft, rows: { logits[$0] }, sampler: &sampler)
         let accepted = verification.acceptedCount
-        precondition(accepted >= 0 && accepted <= draft.tokens.count, "\(verifier.name) accepted \(accepted) of \(draft.tokens.count)")
+        let path = isTree ? verification.path : Array(0..<accepted)
+        precondition(accepted >= 0 && accepted <= draft.tokens.count && path.count == accepted,
+                     "\(verifier.name) accepted \(accepted) of \(draft.tokens.count)")
 
         // 3. Accept: commit the accepted draft tokens and the correction or bonus token.
-        let committed = Array(draft.tokens[..<accepted]) + [verification.nextToken]
+        let committed = path.map { draft.tokens[$0] } + [verification.nextToken]
+        if isTree { try target.keepTreePath([0] + path.map { $0 + 1 }, from: start) }
+        cachedTokens.append(pending)
+        cachedTokens += committed.dropLast()
         context += committed
 
         // 4. Trim: roll the target's cache back to the committed context minus the new pending token
         //    (drops the rejected draft tokens; after a full acceptance nothing is dropped).
         rollbackCache(to: context.count - 1)
         let verifyEnd = clock.now
+        let verifySeconds = seconds(verifyStart, verifyEnd)
 
         // 5. Tell the drafter what was committed (it rolls its own state back).
-        drafter.accepted(context: context, acceptedCount: accepted)
-        stats.record(drafted: draft.tokens.count, accepted: accepted,
-                     draftSeconds: seconds(draftStart, verifyStart), verifySeconds: seconds(verifyStart, verifyEnd))
+        drafter.accepted(context: context, path: path)
+        let height = isTree ? (draft.depths.max() ?? -1) + 1 : draft.tokens.count
+        stats.record(drafted: draft.tokens.count, accepted: accepted, draftSeconds: draftSeconds,
+                     verifySeconds: verifySeconds, depth: isTree ? height : nil)
+        if let costModel {
+            costModel.profile.observe(tokens: draft.tokens.count + 1, seconds: verifySeconds)
+            let treeScore = isTree ? draft.scores.map { Double($0.reduce(0, +)) } : nil
+            costModel.observe(height: height, accepted: accepted, draftSeconds: draftSeconds,
+                              draftedTokens: draft.tokens.count, treeScore: treeScore)
+        }
         return committed
+    }
+
+    /// Node indices by decreasing score, each after its parent (ties: draft order).
+    private func scoreOrder(_ draft: Draft, _ scores: [Float]) -> [Int] {
+        let parents = draft.parentIndices
+        var placed = Set<Int>()
+        var order: [Int] = []
+        var pending = draft.tokens.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+        while !pending.isEmpty {
+            guard let j = pending.firstIndex(where: { parents[$0] < 0 || placed.contains(parents[$0]) }) else { break }
+            let i = pending.remove(at: j)
+            placed.insert(i)
+            order.append(i)
+        }
+        return order
     }
 
     /// Runs a whole request: ``start(prompt:sampling:)``, steps until `maxNewTokens` tokens, a token of
@@ -192,6 +257,7 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     }
 
     /// The first `limit` draft tokens, cut before any token the target cannot evaluate.
+    /// For a tree, the first `limit` nodes (a prefix of a tree is a tree).
     private func sanitized(_ draft: Draft, limit: Int) -> Draft {
         var n = min(draft.tokens.count, limit)
         if let d = draft.distributions { n = min(n, d.count) }

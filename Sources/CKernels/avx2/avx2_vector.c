@@ -99,7 +99,7 @@ SDK2_TARGET SDK2_INLINE float sdk2_softmax_unnormalized(float *s, long n) {
 }
 
 /// out[j * ostride + c] = inv[j] * sum_t p[j * pstride + t] * V[t][c] for NQ queries, dims c in [c0, c0 + 16).
-SDK2_TARGET SDK2_INLINE void sdk2_weighted_tile(const float *p, long pstride, const int NQ, const float *inv,
+SDK2_TARGET SDK2_INLINE void sdk2_weighted_tile(const float *p, long pstride, const int NQ, const float *inv, const long *rows,
                                                 const float *v, long vstride, long n, long len, long c0, float *out,
                                                 long ostride) {
     __m256 acc[4][2];
@@ -110,7 +110,7 @@ SDK2_TARGET SDK2_INLINE void sdk2_weighted_tile(const float *p, long pstride, co
         for (int j = 0; j < NQ; j++) acc[j][d] = _mm256_setzero_ps();
     }
     for (long t = 0; t < n; t++) {
-        const float *row = v + t * vstride + c0;
+        const float *row = v + (rows ? rows[t] : t) * vstride + c0;
         __m256 x[2];
         for (int d = 0; d < 2; d++) x[d] = full ? _mm256_loadu_ps(row + 8 * d) : _mm256_maskload_ps(row + 8 * d, km[d]);
         for (int j = 0; j < NQ; j++) {
@@ -127,35 +127,49 @@ SDK2_TARGET SDK2_INLINE void sdk2_weighted_tile(const float *p, long pstride, co
 /// Rows ahead that the score loop prefetches.
 #define SDK2_ATT_PF 6
 
-SDK2_TARGET SDK2_INLINE void sdk2_attend_block(const float *q, long qstride, const int NQ, const float *k, const float *v,
+SDK2_TARGET SDK2_INLINE void sdk2_attend_block(const float *q, long qstride, const int NQ, const float *k, const float *v, const long *rows,
                                                long kvstride, long n, long len, float scale, float *scores, float *out,
                                                long ostride) {
     long t = 0;
     for (; t + 2 <= n; t += 2) {
         for (long r = t + SDK2_ATT_PF; r < t + SDK2_ATT_PF + 2 && r < n; r++)
-            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(k + r * kvstride + o), _MM_HINT_T0);
+            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(k + (rows ? rows[r] : r) * kvstride + o), _MM_HINT_T0);
         for (long r = t; r < t + 2; r++)
-            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(v + r * kvstride + o), _MM_HINT_T1);
-        sdk2_score_tile(q, qstride, NQ, k + t * kvstride, kvstride, 2, len, scale, scores + t, n);
+            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(v + (rows ? rows[r] : r) * kvstride + o), _MM_HINT_T1);
+        sdk2_score_tile(q, qstride, NQ, k + (rows ? rows[t] : t) * kvstride, rows ? (rows[t + 1] - rows[t]) * kvstride : kvstride, 2,
+                       len, scale, scores + t, n);
     }
-    if (t < n) sdk2_score_tile(q, qstride, NQ, k + t * kvstride, kvstride, 1, len, scale, scores + t, n);
+    if (t < n) sdk2_score_tile(q, qstride, NQ, k + (rows ? rows[t] : t) * kvstride, kvstride, 1, len, scale, scores + t, n);
     float inv[4];
     for (int j = 0; j < NQ; j++) inv[j] = sdk2_softmax_unnormalized(scores + j * n, n);
-    for (long c0 = 0; c0 < len; c0 += 16) sdk2_weighted_tile(scores, n, NQ, inv, v, kvstride, n, len, c0, out, ostride);
+    for (long c0 = 0; c0 < len; c0 += 16) sdk2_weighted_tile(scores, n, NQ, inv, rows, v, kvstride, n, len, c0, out, ostride);
 }
 
-SDK2_TARGET void sdk_avx2_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
-                                     long n, long len, float scale, float *scores, float *out, long ostride) {
+SDK2_TARGET SDK2_INLINE void sdk_avx2_attend_f32_impl(const float *q, long qstride, long m, const float *k, const float *v, const long *rows,
+                              long kvstride, long n, long len, float scale, float *scores, float *out, long ostride) {
     for (long j = 0; j < m; j += 4) {
         const float *qj = q + j * qstride;
         float *sj = scores + j * n, *oj = out + j * ostride;
         switch (m - j) {
-        case 1: sdk2_attend_block(qj, qstride, 1, k, v, kvstride, n, len, scale, sj, oj, ostride); break;
-        case 2: sdk2_attend_block(qj, qstride, 2, k, v, kvstride, n, len, scale, sj, oj, ostride); break;
-        case 3: sdk2_attend_block(qj, qstride, 3, k, v, kvstride, n, len, scale, sj, oj, ostride); break;
-        default: sdk2_attend_block(qj, qstride, 4, k, v, kvstride, n, len, scale, sj, oj, ostride); break;
+        case 1: sdk2_attend_block(qj, qstride, 1, k, v, rows, kvstride, n, len, scale, sj, oj, ostride); break;
+        case 2: sdk2_attend_block(qj, qstride, 2, k, v, rows, kvstride, n, len, scale, sj, oj, ostride); break;
+        case 3: sdk2_attend_block(qj, qstride, 3, k, v, rows, kvstride, n, len, scale, sj, oj, ostride); break;
+        default: sdk2_attend_block(qj, qstride, 4, k, v, rows, kvstride, n, len, scale, sj, oj, ostride); break;
         }
     }
+}
+
+/// sdk_avx2_attend_f32 over the key/value rows k + rows[t] * kvstride (t < n): a token tree's row attends to the
+/// cached context and its own ancestors. Each score and output is computed as by sdk_avx2_attend_f32 over a
+/// contiguous copy of those rows.
+SDK2_TARGET void sdk_avx2_attend_f32_rows(const float *q, long qstride, long m, const float *k, const float *v, const long *rows,
+                              long kvstride, long n, long len, float scale, float *scores, float *out, long ostride) {
+    sdk_avx2_attend_f32_impl(q, qstride, m, k, v, rows, kvstride, n, len, scale, scores, out, ostride);
+}
+
+SDK2_TARGET void sdk_avx2_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
+                               long n, long len, float scale, float *scores, float *out, long ostride) {
+    sdk_avx2_attend_f32_impl(q, qstride, m, k, v, (const long *)0, kvstride, n, len, scale, scores, out, ostride);
 }
 
 #endif  // SDK2_X86

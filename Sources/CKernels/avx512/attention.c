@@ -54,7 +54,7 @@ SDK_TARGET SDK_INLINE float sdk_softmax_unnormalized(float *s, long n) {
 }
 
 /// out[j * ostride + c] = inv[j] * sum_t p[j * pstride + t] * V[t][c] for NQ queries, dims c in [c0, c0 + 64).
-SDK_TARGET SDK_INLINE void sdk_weighted_tile(const float *p, long pstride, const int NQ, const float *inv,
+SDK_TARGET SDK_INLINE void sdk_weighted_tile(const float *p, long pstride, const int NQ, const float *inv, const long *rows,
                                              const float *v, long vstride, long n, long len, long c0, float *out,
                                              long ostride) {
     __m512 acc[4][4];
@@ -64,7 +64,7 @@ SDK_TARGET SDK_INLINE void sdk_weighted_tile(const float *p, long pstride, const
         for (int j = 0; j < NQ; j++) acc[j][d] = _mm512_setzero_ps();
     }
     for (long t = 0; t < n; t++) {
-        const float *row = v + t * vstride + c0;
+        const float *row = v + (rows ? rows[t] : t) * vstride + c0;
         __m512 x[4];
         for (int d = 0; d < 4; d++) x[d] = _mm512_maskz_loadu_ps(km[d], row + 16 * d);
         for (int j = 0; j < NQ; j++) {
@@ -81,7 +81,7 @@ SDK_TARGET SDK_INLINE void sdk_weighted_tile(const float *p, long pstride, const
 /// Rows ahead that the score loop prefetches.
 #define SDK_ATT_PF 6
 
-SDK_TARGET SDK_INLINE void sdk_attend_block(const float *q, long qstride, const int NQ, const float *k, const float *v,
+SDK_TARGET SDK_INLINE void sdk_attend_block(const float *q, long qstride, const int NQ, const float *k, const float *v, const long *rows,
                                             long kvstride, long n, long len, float scale, float *scores, float *out,
                                             long ostride) {
     // The cache rows usually come from DRAM (each forward streams the weights through the caches):
@@ -89,29 +89,43 @@ SDK_TARGET SDK_INLINE void sdk_attend_block(const float *q, long qstride, const 
     long t = 0;
     for (; t + 2 <= n; t += 2) {
         for (long r = t + SDK_ATT_PF; r < t + SDK_ATT_PF + 2 && r < n; r++)
-            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(k + r * kvstride + o), _MM_HINT_T0);
+            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(k + (rows ? rows[r] : r) * kvstride + o), _MM_HINT_T0);
         for (long r = t; r < t + 2; r++)
-            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(v + r * kvstride + o), _MM_HINT_T1);
-        sdk_score_tile(q, qstride, NQ, k + t * kvstride, kvstride, 2, len, scale, scores + t, n);
+            for (long o = 0; o < len; o += 16) _mm_prefetch((const char *)(v + (rows ? rows[r] : r) * kvstride + o), _MM_HINT_T1);
+        sdk_score_tile(q, qstride, NQ, k + (rows ? rows[t] : t) * kvstride, rows ? (rows[t + 1] - rows[t]) * kvstride : kvstride, 2,
+                       len, scale, scores + t, n);
     }
-    if (t < n) sdk_score_tile(q, qstride, NQ, k + t * kvstride, kvstride, 1, len, scale, scores + t, n);
+    if (t < n) sdk_score_tile(q, qstride, NQ, k + (rows ? rows[t] : t) * kvstride, kvstride, 1, len, scale, scores + t, n);
     float inv[4];
     for (int j = 0; j < NQ; j++) inv[j] = sdk_softmax_unnormalized(scores + j * n, n);
-    for (long c0 = 0; c0 < len; c0 += 64) sdk_weighted_tile(scores, n, NQ, inv, v, kvstride, n, len, c0, out, ostride);
+    for (long c0 = 0; c0 < len; c0 += 64) sdk_weighted_tile(scores, n, NQ, inv, rows, v, kvstride, n, len, c0, out, ostride);
 }
 
-SDK_TARGET void sdk_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
-                               long n, long len, float scale, float *scores, float *out, long ostride) {
+SDK_TARGET SDK_INLINE void sdk_attend_f32_impl(const float *q, long qstride, long m, const float *k, const float *v, const long *rows,
+                              long kvstride, long n, long len, float scale, float *scores, float *out, long ostride) {
     for (long j = 0; j < m; j += 4) {
         const float *qj = q + j * qstride;
         float *sj = scores + j * n, *oj = out + j * ostride;
         switch (m - j) {
-        case 1: sdk_attend_block(qj, qstride, 1, k, v, kvstride, n, len, scale, sj, oj, ostride); break;
-        case 2: sdk_attend_block(qj, qstride, 2, k, v, kvstride, n, len, scale, sj, oj, ostride); break;
-        case 3: sdk_attend_block(qj, qstride, 3, k, v, kvstride, n, len, scale, sj, oj, ostride); break;
-        default: sdk_attend_block(qj, qstride, 4, k, v, kvstride, n, len, scale, sj, oj, ostride); break;
+        case 1: sdk_attend_block(qj, qstride, 1, k, v, rows, kvstride, n, len, scale, sj, oj, ostride); break;
+        case 2: sdk_attend_block(qj, qstride, 2, k, v, rows, kvstride, n, len, scale, sj, oj, ostride); break;
+        case 3: sdk_attend_block(qj, qstride, 3, k, v, rows, kvstride, n, len, scale, sj, oj, ostride); break;
+        default: sdk_attend_block(qj, qstride, 4, k, v, rows, kvstride, n, len, scale, sj, oj, ostride); break;
         }
     }
+}
+
+/// sdk_attend_f32 over the key/value rows k + rows[t] * kvstride (t < n): a token tree's row attends to the
+/// cached context and its own ancestors. Each score and output is computed as by sdk_attend_f32 over a
+/// contiguous copy of those rows.
+SDK_TARGET void sdk_attend_f32_rows(const float *q, long qstride, long m, const float *k, const float *v, const long *rows,
+                              long kvstride, long n, long len, float scale, float *scores, float *out, long ostride) {
+    sdk_attend_f32_impl(q, qstride, m, k, v, rows, kvstride, n, len, scale, scores, out, ostride);
+}
+
+SDK_TARGET void sdk_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
+                               long n, long len, float scale, float *scores, float *out, long ostride) {
+    sdk_attend_f32_impl(q, qstride, m, k, v, (const long *)0, kvstride, n, len, scale, scores, out, ostride);
 }
 
 #else
@@ -119,6 +133,13 @@ SDK_TARGET void sdk_attend_f32(const float *q, long qstride, long m, const float
 void sdk_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride, long n,
                     long len, float scale, float *scores, float *out, long ostride) {
     (void)q; (void)qstride; (void)m; (void)k; (void)v; (void)kvstride; (void)n; (void)len; (void)scale;
+    (void)scores; (void)out; (void)ostride;
+    __builtin_trap();  // callers check sdk_cpu_supported() first
+}
+
+void sdk_attend_f32_rows(const float *q, long qstride, long m, const float *k, const float *v, const long *rows,
+                         long kvstride, long n, long len, float scale, float *scores, float *out, long ostride) {
+    (void)q; (void)qstride; (void)m; (void)k; (void)v; (void)rows; (void)kvstride; (void)n; (void)len; (void)scale;
     (void)scores; (void)out; (void)ostride;
     __builtin_trap();  // callers check sdk_cpu_supported() first
 }

@@ -75,6 +75,12 @@ void sdk_gelu_gate_f32(float *gate, const float *up, long n);
 void sdk_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
                     long n, long len, float scale, float *scores, float *out, long ostride);
 
+/// sdk_attend_f32 over the rows k + rows[t]*kvstride and v + rows[t]*kvstride (t < n) instead of n
+/// consecutive rows (a token tree: each node attends to the context and its own ancestors). Every score
+/// and output equals sdk_attend_f32's over a contiguous copy of the same rows.
+void sdk_attend_f32_rows(const float *q, long qstride, long m, const float *k, const float *v, const long *rows,
+                         long kvstride, long n, long len, float scale, float *scores, float *out, long ostride);
+
 // ---- AVX2 + FMA + F16C set (avx2/) ----
 // Same entry points and activation buffer sizes as the AVX-512 set, with their own layouts:
 // avx2/avx2_common.h (activation metadata) and avx2/avx2_repack.c (weights, byte order).
@@ -110,6 +116,8 @@ void sdk_avx2_silu_gate_f32(float *gate, const float *up, long n);
 void sdk_avx2_gelu_gate_f32(float *gate, const float *up, long n);
 void sdk_avx2_attend_f32(const float *q, long qstride, long m, const float *k, const float *v, long kvstride,
                          long n, long len, float scale, float *scores, float *out, long ostride);
+void sdk_avx2_attend_f32_rows(const float *q, long qstride, long m, const float *k, const float *v, const long *rows,
+                              long kvstride, long n, long len, float scale, float *scores, float *out, long ostride);
 
 #ifdef __cplusplus
 }

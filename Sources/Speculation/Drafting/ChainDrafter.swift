@@ -57,6 +57,18 @@ public final class ChainDrafter: Drafter {
     }
 
     public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
+        try propose { try $0.draft(context: context, maxTokens: maxTokens, sampling: sampling) }
+    }
+
+    /// Whether a step drafts trees.
+    public var draftsTrees: Bool { steps.contains { $0.draftsTrees } }
+
+    /// The first step's proposal, as a tree when that step drafts trees.
+    public func draftTree(context: [Int32], budget: TreeBudget, sampling: SamplingParameters) throws -> Draft {
+        try propose { try $0.draftTree(context: context, budget: budget, sampling: sampling) }
+    }
+
+    private func propose(_ ask: (any Drafter) throws -> Draft) throws -> Draft {
         round += 1
         lastSource = nil
         for (i, step) in steps.enumerated() {
@@ -64,7 +76,7 @@ public final class ChainDrafter: Drafter {
                 stats[i].skipped += 1
                 continue
             }
-            let proposal = try step.draft(context: context, maxTokens: maxTokens, sampling: sampling)
+            let proposal = try ask(step)
             if !proposal.tokens.isEmpty {
                 lastSource = i
                 stats[i].proposals += 1
@@ -76,6 +88,11 @@ public final class ChainDrafter: Drafter {
     }
 
     public func accepted(context: [Int32], acceptedCount: Int) {
+        accepted(context: context, path: Array(0..<acceptedCount))
+    }
+
+    public func accepted(context: [Int32], path: [Int]) {
+        let acceptedCount = path.count
         if let i = lastSource {
             stats[i].accepted += acceptedCount
             if acceptedCount > 0 {
@@ -90,7 +107,9 @@ public final class ChainDrafter: Drafter {
                 }
             }
         }
-        for s in steps { s.accepted(context: context, acceptedCount: acceptedCount) }
+        for (i, s) in steps.enumerated() {
+            if i == lastSource { s.accepted(context: context, path: path) } else { s.accepted(context: context, acceptedCount: acceptedCount) }
+        }
     }
 
     public func end(context: [Int32]) {

@@ -1,3 +1,4 @@
+import Foundation
 import SpecDecKernels
 import SpecDecModel
 
@@ -41,8 +42,16 @@ public final class DraftModelDrafter: Drafter {
     /// (0: drafts are always `maxTokens` long). Greedy: softmax of the draft's logits; sampling: the
     /// largest probability of the distribution the token is drawn from.
     public var minProbability: Float = 0
-    /// Drafts cut short by ``minProbability`` so far.
+    /// Drafts cut short by ``minProbability`` or ``confidence`` so far.
     public private(set) var stoppedByConfidence = 0
+    /// When set, the confidence-modulated policy decides each chain's length and each tree node's
+    /// width (``ConfidencePolicy``), and adapts its threshold to the acceptance of every draft.
+    public var confidence: ConfidencePolicy?
+    /// The last draft was a tree: per node, its slot in the draft model's cache (nil: not evaluated),
+    /// and the context length it was drafted after.
+    private var treeSlots: [Int?]?
+    private var treeBase = 0
+    private var lastHeight = 0
     /// When set, the draft model's output layer covers only these tokens (a vocabulary-trimmed
     /// draft head, FR-Spec / VocabTrim): each draft token costs less of the output layer, and qᵢ is
     /// exactly the distribution over the subset the token was drawn from (zero elsewhere), so
@@ -118,7 +127,12 @@ public final class DraftModelDrafter: Drafter {
         var tokens: [Int32] = []
         var distributions: [TokenDistribution] = []
         tokens.reserveCapacity(k)
+        treeSlots = nil
         for i in 0..<k {
+            if let confidence, !confidence.extends(confidence.confidence(logits[logits.rows - 1])) {
+                stoppedByConfidence += 1
+                break
+            }
             guard let (token, q) = nextDraftToken(logits[logits.rows - 1], sampling: sampling, head: head,
                                                   minProbability: minProbability, rng: &rng) else {
                 stoppedByConfidence += 1
@@ -132,11 +146,169 @@ public final class DraftModelDrafter: Drafter {
             cachedTokens.append(token)
             evaluatedTokens += 1
         }
+        lastHeight = tokens.count
         return Draft(tokens: tokens, distributions: distributions)
     }
 
-    /// Nothing to do: rejected tokens are rolled back at the next sync.
-    public func accepted(context: [Int32], acceptedCount: Int) {}
+    /// Syncs the cache with `context` (see the type's documentation) and returns the logits of its last token.
+    private func sync(_ context: [Int32]) throws -> Logits? {
+        let vocab = model.config.vocabularySize
+        let keep = min(commonPrefixLength(cachedTokens, context), context.count - 1)
+        let missing = Array(context[keep...])
+        guard missing.allSatisfy({ $0 >= 0 && Int($0) < vocab }) else { return nil }
+        model.truncate(to: keep)
+        cachedTokens.removeSubrange(keep...)
+        let logits = try model.forward(missing, logits: .last, head: head)
+        cachedTokens += missing
+        evaluatedTokens += missing.count
+        return logits
+    }
+
+    public var draftsTrees: Bool { true }
+
+    /// A dynamic draft tree (EAGLE-2, arXiv:2406.16858): depth by depth, each expanded node proposes
+    /// its most likely tokens (greedy: the top ones of its logits; sampling: draws without replacement
+    /// from qᵢ, each recorded with the distribution it was drawn from given the earlier siblings), a
+    /// candidate's score is the product of draft probabilities along its path, and the
+    /// `budget.maxWidth` best candidates of a depth are evaluated — together, in one tree forward of
+    /// the draft model — to expand the next depth. The children per node are `maxWidth` (fixed
+    /// policy), those with probability ≥ ``minProbability`` (p-min), or the ``ConfidencePolicy``
+    /// width. The `budget.maxNodes` best-scoring nodes are kept (parents first; when sampling a
+    /// sibling is kept only with the siblings drawn before it). The accepted path's keys and values
+    /// stay in the draft's cache for the next round.
+    public func draftTree(context: [Int32], budget: TreeBudget, sampling: SamplingParameters) throws -> Draft {
+        guard budget.maxWidth > 1 else {
+            return try draft(context: context, maxTokens: min(budget.maxDepth, budget.maxNodes), sampling: sampling)
+        }
+        treeSlots = nil
+        let depthLimit = min(budget.maxDepth, model.contextLength - context.count)
+        guard depthLimit > 0, budget.maxNodes > 0, !context.isEmpty else { return .empty }
+        if needsReseed {
+            rng = SplitMix64(seed: mix(sampling.seed ^ mix(seed ^ 0x6472_6166_745F_726E)))
+            needsReseed = false
+        }
+        guard var logits = try sync(context) else { return .empty }
+        let base = model.position
+        struct Node { var token: Int32; var parent: Int; var score: Float; var q: TokenDistribution?; var depth: Int }
+        var nodes: [Node] = []
+        var slots: [Int?] = []
+        // Rows to expand: (row in `logits`, node index or −1 for the context, its score, depth of its children).
+        var expanding: [(row: Int, node: Int, score: Float)] = [(0, -1, 1)]
+        for depth in 0..<depthLimit {
+            var fresh: [Int] = []
+            for e in expanding {
+                let row = logits[e.row]
+                for child in children(of: row, sampling: sampling, maxWidth: budget.maxWidth) {
+                    guard Int(child.token) < targetVocabularySize else { continue }
+                    nodes.append(Node(token: child.token, parent: e.node, score: e.score * child.p, q: child.q, depth: depth))
+                    slots.append(nil)
+                    fresh.append(nodes.count - 1)
+                }
+            }
+            if sampling.isGreedy == false {
+                // A later sibling never scores above an earlier one (so cuts keep sibling prefixes).
+                for i in fresh where i > 0 && nodes[i - 1].parent == nodes[i].parent {
+                    nodes[i].score = min(nodes[i].score, nodes[i - 1].score)
+                }
+            }
+            guard depth + 1 < depthLimit, !fresh.isEmpty, model.position + budget.maxWidth <= model.contextLength else { break }
+            let chosen = fresh.sorted { nodes[$0].score != nodes[$1].score ? nodes[$0].score > nodes[$1].score : $0 < $1 }
+                .prefix(budget.maxWidth).sorted()
+            let parentSlots = chosen.map { nodes[$0].parent < 0 ? -1 : (slots[nodes[$0].parent] ?? -1) }
+            let first = model.position
+            logits = try model.forward(chosen.map { nodes[$0].token }, parentSlots: parentSlots, treeStart: base, logits: .all, head: head)
+            evaluatedTokens += chosen.count
+            for (j, i) in chosen.enumerated() { slots[i] = first + j }
+            expanding = chosen.enumerated().map { ($0.offset, $0.element, nodes[$0.element].score) }
+        }
+        // Keep the best maxNodes (a parent scores at least as high as its children; ties: earlier first).
+        let ranked = nodes.indices.sorted { nodes[$0].score != nodes[$1].score ? nodes[$0].score > nodes[$1].score : $0 < $1 }
+        var keep = Set<Int>()
+        for i in ranked where keep.count < budget.maxNodes {
+            let p = nodes[i].parent
+            if p < 0 || keep.contains(p) { keep.insert(i) }
+        }
+        let kept = nodes.indices.filter { keep.contains($0) }
+        var newIndex = [Int: Int]()
+        for (j, i) in kept.enumerated() { newIndex[i] = j }
+        treeSlots = kept.map { slots[$0] }
+        treeBase = base
+        lastHeight = (kept.map { nodes[$0].depth }.max() ?? -1) + 1
+        let distributions: [TokenDistribution]? = sampling.isGreedy ? nil : kept.map { nodes[$0].q ?? TokenDistribution(tokens: [nodes[$0].token], probabilities: [1]) }
+        return Draft(tokens: kept.map { nodes[$0].token }, distributions: distributions,
+                     parents: kept.map { nodes[$0].parent < 0 ? -1 : newIndex[nodes[$0].parent] ?? -1 },
+                     scores: kept.map { nodes[$0].score })
+    }
+
+    /// The children a node with logits `row` proposes: token, its draft probability, and (sampling)
+    /// the distribution it was drawn from given the earlier siblings.
+    private func children(of row: UnsafeBufferPointer<Float>, sampling: SamplingParameters,
+                          maxWidth: Int) -> [(token: Int32, p: Float, q: TokenDistribution?)] {
+        var width = maxWidth
+        if let confidence {
+            width = confidence.width(confidence.confidence(row), maxWidth: maxWidth)
+            if width == 0 { stoppedByConfidence += 1; return [] }
+        }
+        let ids = head?.tokens
+        if sampling.isGreedy {
+            let top = topEntries(row, width)
+            guard let m = top.first?.value else { return [] }
+            var z: Float = 0
+            for x in row { z += expf(x - m) }
+            var result: [(token: Int32, p: Float, q: TokenDistribution?)] = []
+            for t in top {
+                let p = expf(t.value - m) / z
+                if minProbability > 0 && p < minProbability { break }
+                result.append((ids.map { $0[t.index] } ?? Int32(t.index), p, nil))
+            }
+            return result
+        }
+        let raw = Sampler.distribution(row, sampling)
+        var q = ids.map { raw.mapped(through: $0) } ?? raw
+        var result: [(token: Int32, p: Float, q: TokenDistribution?)] = []
+        var remaining: Float = 1
+        for _ in 0..<width {
+            guard !q.tokens.isEmpty else { break }
+            let token = q.draw(Float(rng.next() >> 40) / Float(1 << 24))
+            let pq = q.probability(of: token)
+            let p = pq * remaining  // the token's unconditional draft probability
+            if minProbability > 0 && (q.probabilities.max() ?? 0) < minProbability { break }
+            result.append((token, p, q))
+            // The next sibling is drawn from q without the tokens drawn so far.
+            remaining -= p
+            guard let i = q.tokens.firstIndex(of: token), pq < 1 else { break }
+            q.tokens.remove(at: i)
+            var probabilities = q.probabilities
+            probabilities.remove(at: i)
+            let total = probabilities.reduce(0, +)
+            guard total > 0 else { break }
+            q.probabilities = probabilities.map { $0 / total }
+        }
+        return result
+    }
+
+    /// Rejected tokens are rolled back at the next sync; after a tree, the accepted path's evaluated
+    /// nodes are moved into place in the draft's cache.
+    public func accepted(context: [Int32], acceptedCount: Int) {
+        accepted(context: context, path: Array(0..<acceptedCount))
+    }
+
+    public func accepted(context: [Int32], path: [Int]) {
+        if var c = confidence {
+            c.observe(drafted: lastHeight, accepted: path.count)
+            confidence = c
+        }
+        guard let slots = treeSlots else { return }
+        treeSlots = nil
+        var rows: [Int] = []
+        for node in path {
+            guard node < slots.count, let slot = slots[node] else { break }
+            rows.append(slot - treeBase)
+        }
+        guard treeBase <= cachedTokens.count, (try? model.keepTreePath(rows, from: treeBase)) != nil else { return }
+        cachedTokens.removeSubrange(treeBase...)
+        cachedTokens += context[treeBase..<min(context.count, treeBase + rows.count)]
+    }
 
     public func end(context: [Int32]) {}
 

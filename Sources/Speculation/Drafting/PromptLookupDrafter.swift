@@ -38,7 +38,44 @@ public final class PromptLookupDrafter: Drafter {
 
     public func accepted(context: [Int32], acceptedCount: Int) {}
 
+    public var draftsTrees: Bool { true }
+
+    /// Several matches as branches: the continuations of up to 4 × `maxWidth` earlier occurrences
+    /// (longest n-gram first, most recent first; each n-gram length adds the occurrences the longer
+    /// ones did not find) merged into a trie (``trieDraft(_:budget:)``). A node's score is the share
+    /// of the matches whose continuation passes through it.
+    public func draftTree(context: [Int32], budget: TreeBudget, sampling: SamplingParameters) throws -> Draft {
+        guard budget.maxNodes > 0, budget.maxDepth > 0 else { return .empty }
+        let starts = Self.continuationStarts(in: context, minNgram: minNgram, maxNgram: maxNgram, limit: 4 * max(1, budget.maxWidth))
+        guard !starts.isEmpty else { return .empty }
+        let continuations = starts.map { Array(context[$0..<min($0 + budget.maxDepth, context.count)]) }
+        return scoredTrie(continuations, budget: budget)
+    }
+
     public func end(context: [Int32]) {}
+
+    /// Where the continuations of up to `limit` matches start: for n from `maxNgram` down to
+    /// `minNgram`, the occurrences of the context's last n tokens, most recent first (a position found
+    /// with a longer n-gram is not repeated).
+    public static func continuationStarts(in context: [Int32], minNgram: Int, maxNgram: Int, limit: Int) -> [Int] {
+        let c = context.count
+        guard minNgram >= 1, limit > 0 else { return [] }
+        var starts: [Int] = []
+        var seen = Set<Int>()
+        for n in stride(from: min(maxNgram, c - 1), through: minNgram, by: -1) {
+            var i = c - n - 1
+            while i >= 0 {
+                var j = 0
+                while j < n && context[i + j] == context[c - n + j] { j += 1 }
+                if j == n, seen.insert(i + n).inserted {
+                    starts.append(i + n)
+                    if starts.count == limit { return starts }
+                }
+                i -= 1
+            }
+        }
+        return starts
+    }
 
     /// Where the continuation of the best match starts: the index after the most recent earlier
     /// occurrence of the longest matching n-gram that ends the context, or nil when none matches.

@@ -34,6 +34,9 @@ public struct SuffixTree: Sendable {
     private var best: [Int32] = [-1]
     /// (parent << 32 | token) → child.
     private var edges: [UInt64: Int32] = [:]
+    /// Per node: its first child and its next sibling (−1: none), so a node's children can be listed.
+    private var firstChild: [Int32] = [-1]
+    private var nextSibling: [Int32] = [-1]
     /// Nodes of the current document's suffixes: `active[j]` is the path of its last j + 1 tokens.
     private var active: [Int32] = []
 
@@ -98,6 +101,9 @@ public struct SuffixTree: Sendable {
             continuations.append(0)
             best.append(-1)
             edges[key] = child
+            firstChild.append(-1)
+            nextSibling.append(firstChild[Int(parent)])
+            firstChild[Int(parent)] = child
         }
         occurrences[Int(child)] += 1
         continuations[Int(parent)] += 1
@@ -156,6 +162,19 @@ public struct SuffixTree: Sendable {
         let b = best[Int(node)]
         guard b >= 0 else { return nil }
         return (b, edgeToken[Int(b)], Float(occurrences[Int(b)]) / Float(continuations[Int(node)]))
+    }
+
+    /// Every child of `node` with its token and share of the node's continuations, most frequent
+    /// first (ties: lower token id).
+    public func children(of node: Int32) -> [(node: Int32, token: Int32, share: Float)] {
+        let total = Float(max(1, continuations[Int(node)]))
+        var result: [(node: Int32, token: Int32, share: Float)] = []
+        var c = firstChild[Int(node)]
+        while c >= 0 {
+            result.append((c, edgeToken[Int(c)], Float(occurrences[Int(c)]) / total))
+            c = nextSibling[Int(c)]
+        }
+        return result.sorted { $0.share != $1.share ? $0.share > $1.share : $0.token < $1.token }
     }
 
     /// Every path of the tree with its count (the root excluded), for tests and debugging.

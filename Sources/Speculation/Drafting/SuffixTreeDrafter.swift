@@ -95,6 +95,43 @@ public final class SuffixTreeDrafter: Drafter {
         sync(context)
     }
 
+    public var draftsTrees: Bool { true }
+
+    /// SuffixDecoding's speculation tree: from the longest match (as for a chain), the most likely
+    /// continuations are expanded best first by score, the product of the empirical shares along
+    /// the path (each child's share of its parent's continuations, at least `minConfidence`), within
+    /// the budget's nodes, depth and width.
+    public func draftTree(context: [Int32], budget: TreeBudget, sampling: SamplingParameters) throws -> Draft {
+        sync(context)
+        guard budget.maxNodes > 0, budget.maxDepth > 0 else { return .empty }
+        let window = Array(context.suffix(maxDepth - 1))
+        let local = requestTree.longestMatch(suffixOf: window)
+        let global = globalTree.longestMatch(suffixOf: window)
+        let useGlobal = (global?.length ?? 0) > (local?.length ?? 0)
+        guard let match = useGlobal ? global : local else { return .empty }
+        let tree = useGlobal ? globalTree : requestTree
+        var tokens: [Int32] = [], parents: [Int] = [], scores: [Float] = [], depths: [Int] = []
+        var suffixNodes: [Int32] = []
+        // Candidates (score, parent draft index, depth, suffix-tree node, token), best first.
+        var frontier: [(score: Float, parent: Int, depth: Int, node: Int32, token: Int32)] = []
+        func expand(_ node: Int32, parent: Int, score: Float, depth: Int) {
+            guard depth < budget.maxDepth else { return }
+            for c in tree.children(of: node).prefix(budget.maxWidth) where c.share >= minConfidence {
+                frontier.append((score * c.share, parent, depth, c.node, c.token))
+            }
+        }
+        expand(match.node, parent: -1, score: 1, depth: 0)
+        while tokens.count < budget.maxNodes, !frontier.isEmpty {
+            var bestIndex = 0
+            for (j, f) in frontier.enumerated() where f.score > frontier[bestIndex].score { bestIndex = j }
+            let f = frontier.remove(at: bestIndex)
+            tokens.append(f.token); parents.append(f.parent); scores.append(f.score); depths.append(f.depth)
+            suffixNodes.append(f.node)
+            expand(f.node, parent: tokens.count - 1, score: f.score, depth: f.depth + 1)
+        }
+        return Draft(tokens: tokens, parents: parents, scores: scores)
+    }
+
     /// Adds the request's prompt and output to the global tree and clears the per-request tree.
     public func end(context: [Int32]) {
         addDocument(context)

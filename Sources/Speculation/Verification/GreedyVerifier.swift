@@ -14,6 +14,20 @@ public struct GreedyVerifier: Verifier, Sendable {
         Self.verify(draft.tokens, rows: rows)
     }
 
+    /// Follows the child equal to the target's argmax at each node (the first such sibling), as long as
+    /// there is one; the argmax where there is none is the correction (or bonus) token.
+    public mutating func verifyTree(draft: Draft, rows: (Int) -> UnsafeBufferPointer<Float>, sampler: inout Sampler) -> Verification {
+        Self.verifyTree(draft, rows: rows)
+    }
+
+    /// Greedy tree verification (shared by the verifiers that reduce to it).
+    public static func verifyTree(_ draft: Draft, rows: (Int) -> UnsafeBufferPointer<Float>) -> Verification {
+        walkTree(draft) { row, children in
+            let best = Sampler.argmax(rows(row))
+            return (children.first { draft.tokens[$0] == best }, best)
+        }
+    }
+
     /// Greedy verification of `tokens` (shared by the verifiers that reduce to it).
     public static func verify(_ tokens: [Int32], rows: (Int) -> UnsafeBufferPointer<Float>) -> Verification {
         for (i, d) in tokens.enumerated() {

@@ -40,6 +40,66 @@ public struct SpeculativeSamplingVerifier: Verifier, Sendable {
         return Verification(acceptedCount: k, nextToken: bonus)
     }
 
+    /// Multi-candidate speculative sampling over a token tree (SpecInfer's multi-step speculative
+    /// sampling, arXiv:2305.09781; recursive rejection sampling, Jeon et al. 2024, arXiv:2402.14160).
+    /// At each node, with p the target's distribution there, the children c₁ … c_m are tried in order:
+    /// cᵢ (token x, drawn from qᵢ) is accepted with probability min(1, p(x) / qᵢ(x)), and the walk
+    /// moves to it; when it is rejected, p ← normalize(max(0, p − qᵢ)) and the next child is tried.
+    /// When every child is rejected (or there is none), the next token is drawn from the current p.
+    /// With qᵢ the distribution cᵢ was drawn from given its earlier siblings (``Draft/distributions``;
+    /// a point mass for model-free drafters, whose distinct branches then remove their token from p),
+    /// each committed token follows the target's distribution exactly. For a chain it is ``verify(draft:rows:sampler:)``.
+    public mutating func verifyTree(draft: Draft, rows: (Int) -> UnsafeBufferPointer<Float>, sampler: inout Sampler) -> Verification {
+        let parameters = sampler.parameters
+        if parameters.isGreedy { return GreedyVerifier.verifyTree(draft, rows: rows) }
+        return walkTree(draft) { row, children in
+            let logits = rows(row)
+            let p = Sampler.distribution(logits, parameters)
+            var weights = p.probabilities   // p, unnormalized after a rejection
+            var total: Float = 1            // p(x) = weights[x] / total
+            for c in children {
+                let d = draft.tokens[c]
+                var q = TokenDistribution(tokens: [d], probabilities: [1])
+                if let qs = draft.distributions, c < qs.count, qs[c].probability(of: d) > 0 { q = qs[c] }
+                let pd = p.tokens.firstIndex(of: d).map { weights[$0] / total } ?? 0
+                if sampler.uniform() * q.probability(of: d) < pd { return (c, d) }
+                // Rejected: p ← normalize(max(0, p − q)) (kept unnormalized, with its total).
+                let residual = subtract(weights: weights, total: total, tokens: p.tokens, q: q, vocabularySize: logits.count)
+                if residual.total > 0 { weights = residual.weights; total = residual.total }
+            }
+            return (nil, draw(tokens: p.tokens, weights: weights, total: total, u: sampler.uniform()))
+        }
+    }
+
+    /// max(0, weights / total − q) over `tokens`, and its sum.
+    private mutating func subtract(weights: [Float], total: Float, tokens: [Int32], q: TokenDistribution,
+                                   vocabularySize: Int) -> (weights: [Float], total: Float) {
+        if denseQ.count < vocabularySize { denseQ = [Float](repeating: 0, count: vocabularySize) }
+        for (t, x) in zip(q.tokens, q.probabilities) where t >= 0 && Int(t) < vocabularySize { denseQ[Int(t)] = x }
+        var residual = [Float](repeating: 0, count: tokens.count)
+        var sum: Float = 0
+        for (j, t) in tokens.enumerated() {
+            let r = max(0, weights[j] / total - denseQ[Int(t)])
+            residual[j] = r
+            sum += r
+        }
+        for t in q.tokens where t >= 0 && Int(t) < vocabularySize { denseQ[Int(t)] = 0 }
+        return (residual, sum)
+    }
+
+    /// Draws `tokens[j]` with probability weights[j] / total (`u` uniform in [0, 1)).
+    private func draw(tokens: [Int32], weights: [Float], total: Float, u: Float) -> Int32 {
+        let target = u * total
+        var acc: Float = 0
+        var last = tokens[0]
+        for (j, w) in weights.enumerated() where w > 0 {
+            acc += w
+            last = tokens[j]
+            if target < acc { return last }
+        }
+        return last
+    }
+
     /// Draws from normalize(max(0, p − q)) with `u` uniform in [0, 1). Falls back to p when the
     /// residual is empty (p ≤ q everywhere, which only rounding can cause after a rejection).
     private mutating func drawResidual(p: TokenDistribution, q: TokenDistribution, vocabularySize: Int, u: Float) -> Int32 {

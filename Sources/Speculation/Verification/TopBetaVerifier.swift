@@ -33,6 +33,15 @@ public struct TopBetaVerifier: Verifier, Sendable {
         return Verification(acceptedCount: k, nextToken: Sampler.argmax(rows(k)))  // bonus
     }
 
+    /// At each node the first child the rule accepts is followed; the argmax ends the walk where none is.
+    public mutating func verifyTree(draft: Draft, rows: (Int) -> UnsafeBufferPointer<Float>, sampler: inout Sampler) -> Verification {
+        walkTree(draft) { row, children in
+            let logits = rows(row)
+            let top = Sampler.argmax(logits)
+            return (children.first { accepts(draft.tokens[$0], row: logits, top: top) }, top)
+        }
+    }
+
     /// Whether `token` ranks within β (ties: lower id first) and within τ of `top`'s logit.
     func accepts(_ token: Int32, row: UnsafeBufferPointer<Float>, top: Int32) -> Bool {
         guard token >= 0, Int(token) < row.count else { return false }

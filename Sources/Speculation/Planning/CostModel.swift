@@ -1,0 +1,180 @@
+import Foundation
+import SpecDecModel
+
+/// The measured time of one target forward over n new tokens, V(n), on this machine
+/// (`sizes` measured, linear in between, the last slope beyond).
+///
+/// ``measure(_:maxTokens:)`` times forwards of 1 … `maxTokens` tokens at the model's current
+/// position and rolls the cache back; ``observe(tokens:seconds:)`` folds every real verification's
+/// time in (an exponential moving average), so the curve follows the context as it grows.
+public final class ForwardCostProfile: @unchecked Sendable {
+    /// Batch sizes measured, increasing.
+    public let sizes: [Int]
+    /// Seconds of a forward of each size.
+    public private(set) var seconds: [Double]
+    private let lock = NSLock()
+
+    /// A profile from given measurements (`sizes` increasing, first ≥ 1, one time per size).
+    public init(sizes: [Int], seconds: [Double]) {
+        precondition(!sizes.isEmpty && sizes.count == seconds.count, "one time per size")
+        self.sizes = sizes
+        self.seconds = seconds
+    }
+
+    /// The sizes measured by default: every size to 8, then sparser to 32.
+    public static let defaultSizes = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 20, 24, 32]
+
+    /// Times forwards of each size (the best of `repetitions`) on `model` after its cached tokens,
+    /// then truncates the cache back: the model's state is unchanged. Needs room in the context.
+    public static func measure(_ model: Transformer, sizes: [Int] = defaultSizes, repetitions: Int = 2) throws -> ForwardCostProfile {
+        let start = model.position
+        let room = model.contextLength - start
+        let usable = sizes.filter { $0 <= room }
+        guard !usable.isEmpty else { throw ModelError.contextOverflow(requested: start + 1, capacity: model.contextLength) }
+        var times: [Double] = []
+        _ = try model.forward([0], logits: .all)  // warm the code and the caches
+        model.truncate(to: start)
+        for n in usable {
+            var best = Double.infinity
+            for _ in 0..<max(1, repetitions) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try model.forward([Int32](repeating: 0, count: n), logits: .all)
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9)
+                model.truncate(to: start)
+            }
+            times.append(best)
+        }
+        return ForwardCostProfile(sizes: usable, seconds: times)
+    }
+
+    /// V(n) in seconds.
+    public func time(tokens n: Int) -> Double {
+        lock.lock(); defer { lock.unlock() }
+        let n = max(1, n)
+        guard let i = sizes.firstIndex(where: { $0 >= n }) else {
+            guard sizes.count >= 2 else { return seconds[0] * Double(n) / Double(sizes[0]) }
+            let a = sizes.count - 2, b = sizes.count - 1
+            let slope = (seconds[b] - seconds[a]) / Double(sizes[b] - sizes[a])
+            return seconds[b] + slope * Double(n - sizes[b])
+        }
+        if sizes[i] == n || i == 0 { return seconds[i] * (i == 0 ? Double(n) / Double(sizes[0]) : 1) }
+        let f = Double(n - sizes[i - 1]) / Double(sizes[i] - sizes[i - 1])
+        return seconds[i - 1] + f * (seconds[i] - seconds[i - 1])
+    }
+
+    /// V(n) / V(1): the cost of verifying n tokens in single-token forwards.
+    public func relative(tokens n: Int) -> Double { time(tokens: n) / max(1e-12, time(tokens: 1)) }
+
+    /// Folds a measured forward of `n` tokens into the curve (weight `rate` when n is a measured size).
+    public func observe(tokens n: Int, seconds s: Double, rate: Double = 0.05) {
+        lock.lock(); defer { lock.unlock() }
+        guard let i = sizes.firstIndex(of: n), s > 0 else { return }
+        seconds[i] += rate * (s - seconds[i])
+    }
+}
+
+/// The cost model of speculative decoding (Sequoia's tree sizing, arXiv:2402.12374; the TPL rule of
+/// DEL, arXiv:2504.05598): each round it picks the draft length, or the tree size, that maximizes
+/// the expected committed tokens per second, and decodes plainly when no draft is expected to beat
+/// one plain token.
+///
+/// The rule, per round, with V(n) the measured forward time of n tokens (``ForwardCostProfile``),
+/// c the drafter's observed seconds per drafted token, and αᵢ the observed probability that draft
+/// position i is accepted given position i − 1 was (per-position moving averages, weight ``rate``):
+/// - a chain of k tokens commits E(k) = 1 + Σᵢ₌₁ᵏ Πⱼ₌₁ⁱ αⱼ tokens in T(k) = k·c + V(k + 1) seconds;
+///   k* = argmax over 0 … kmax of E(k) / T(k) (k = 0 is a plain token, E = 1, T = V(1));
+/// - k* = 0 turns speculation off for the round; after ``probeInterval`` such rounds in a row one
+///   round drafts anyway (a *probe*, up to 2 tokens) so that α is measured again;
+/// - a tree draft whose nodes carry scores sᵢ (the drafter's estimate that node i is reached and
+///   accepted: the product of draft probabilities along its path) is cut to the n highest-scoring
+///   nodes (parents first) that maximize (1 + κ Σ sᵢ) / (t_draft + V(n + 1)), κ the moving average
+///   of accepted path length / Σ sᵢ of the verified trees (the drafter's calibration).
+public final class CostModel: @unchecked Sendable {
+    /// The target's forward times.
+    public let profile: ForwardCostProfile
+    /// Longest chain considered.
+    public let maxDraft: Int
+    /// αᵢ (index i − 1).
+    public private(set) var acceptance: [Double]
+    /// Seconds per drafted token (nil until a draft is observed).
+    public private(set) var draftSecondsPerToken: Double?
+    /// κ: observed accepted path length per unit of tree score.
+    public private(set) var calibration = 1.0
+    /// Weight of a new observation in the moving averages.
+    public var rate = 0.25
+    /// Plain rounds in a row after which a probe drafts anyway.
+    public var probeInterval = 8
+    private var offRounds = 0
+
+    /// `prior` is every αᵢ before anything is observed.
+    public init(profile: ForwardCostProfile, maxDraft: Int, prior: Double = 0.6) {
+        self.profile = profile
+        self.maxDraft = max(0, maxDraft)
+        acceptance = [Double](repeating: prior, count: max(1, maxDraft))
+    }
+
+    /// E(k): expected committed tokens of a round with a chain of k tokens.
+    public func expectedTokens(chain k: Int) -> Double {
+        var e = 1.0, reach = 1.0
+        for i in 0..<min(k, acceptance.count) {
+            reach *= acceptance[i]
+            e += reach
+        }
+        return e
+    }
+
+    /// T(k): expected seconds of a round with a chain of k tokens.
+    public func expectedSeconds(chain k: Int) -> Double {
+        Double(k) * (draftSecondsPerToken ?? 0) + profile.time(tokens: k + 1)
+    }
+
+    /// The decision for the next round: a draft length (0: decode plainly) and whether it is a probe.
+    public func plan() -> (length: Int, probe: Bool) {
+        var best = 0
+        var bestRate = 1 / expectedSeconds(chain: 0)
+        for k in stride(from: 1, through: maxDraft, by: 1) {
+            let r = expectedTokens(chain: k) / expectedSeconds(chain: k)
+            if r > bestRate * 1.0001 { best = k; bestRate = r }
+        }
+        if best > 0 || maxDraft == 0 { offRounds = 0; return (best, false) }
+        offRounds += 1
+        if offRounds >= probeInterval {
+            offRounds = 0
+            return (min(2, maxDraft), true)
+        }
+        return (0, false)
+    }
+
+    /// How many of a tree's nodes to verify: `order` lists node indices by decreasing score with
+    /// parents before children; returns the count n of its prefix that maximizes expected tokens per
+    /// second, given the `draftSeconds` already spent.
+    public func treeSize(scores: [Float], order: [Int], draftSeconds: Double) -> Int {
+        var sum = 0.0
+        var best = 0
+        var bestRate = 1 / (draftSeconds + profile.time(tokens: 1))
+        for (j, i) in order.enumerated() {
+            sum += Double(scores[i])
+            let r = (1 + calibration * sum) / (draftSeconds + profile.time(tokens: j + 2))
+            if r > bestRate { best = j + 1; bestRate = r }
+        }
+        return best
+    }
+
+    /// After a round: the drafted height (chain length or tree depth), the accepted count, the draft's
+    /// time and token count, and for a scored tree the sum of its verified nodes' scores.
+    public func observe(height: Int, accepted: Int, draftSeconds: Double, draftedTokens: Int, treeScore: Double? = nil) {
+        if draftedTokens > 0 {
+            let perToken = draftSeconds / Double(draftedTokens)
+            draftSecondsPerToken = draftSecondsPerToken.map { $0 + rate * (perToken - $0) } ?? perToken
+        }
+        // Position i (0-based) is observed when every earlier one was accepted.
+        for i in 0..<min(height, accepted + 1, acceptance.count) {
+            let hit = i < accepted ? 1.0 : 0.0
+            acceptance[i] += rate * (hit - acceptance[i])
+        }
+        if let treeScore, treeScore > 0 {
+            let ratio = min(4, Double(accepted) / treeScore)
+            calibration += rate * (ratio - calibration)
+        }
+    }
+}
