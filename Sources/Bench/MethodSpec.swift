@@ -81,6 +81,13 @@ public struct MethodSpec: Sendable, Equatable {
     /// Skip set file of `self` (`skip`) and on-the-fly search budget (`search`).
     public var skipFile: String?
     public var skipSearchBudget = 0
+    /// The cost model (`cost=on|off`; default on).
+    public var costModel = true
+    /// Draft trees (`tree=W`: most children per node; 1 = chains) of at most `nodes=N` nodes.
+    public var treeWidth = 1
+    public var treeNodes = 16
+    /// Draft policy of a draft model (`policy=fixed|p-min|confidence`).
+    public var draftPolicy: DraftPolicyKind?
 
     /// The names accepted before the colon.
     public static let methodNames = ["ar", "model", "lookup", "suffix", "hybrid", "self", "cross-vocab", "chain"]
@@ -113,6 +120,10 @@ public struct MethodSpec: Sendable, Equatable {
         o.draftVocabulary = draftVocabulary
         o.skipFile = skipFile
         o.skipSearchBudget = skipSearchBudget
+        o.costModel = costModel
+        o.treeWidth = treeWidth
+        o.treeNodes = treeNodes
+        o.draftPolicy = draftPolicy
         return o
     }
 
@@ -219,13 +230,13 @@ public struct MethodSpec: Sendable, Equatable {
     private static func allowedParameters(_ drafter: DrafterKind) -> [String] {
         switch drafter {
         case .none: return []
-        case .lookup: return ["min", "max", "k", "v", "beta", "tau"]
-        case .model: return ["k", "p", "v", "beta", "tau", "vocab"]
-        case .suffix: return ["k", "v", "beta", "tau"]
-        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau", "vocab"]
-        case .selfSpeculative: return ["k", "p", "v", "beta", "tau", "vocab", "skip", "search"]
-        case .crossVocabulary: return ["k", "p", "vocab"]
-        case .chain: return ["min", "max", "k", "p", "v", "beta", "tau", "vocab", "skip", "search"]
+        case .lookup: return ["min", "max", "k", "v", "beta", "tau", "cost", "tree", "nodes"]
+        case .model: return ["k", "p", "v", "beta", "tau", "vocab", "cost", "tree", "nodes", "policy"]
+        case .suffix: return ["k", "v", "beta", "tau", "cost", "tree", "nodes"]
+        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau", "vocab", "cost", "policy"]
+        case .selfSpeculative: return ["k", "p", "v", "beta", "tau", "vocab", "skip", "search", "cost"]
+        case .crossVocabulary: return ["k", "p", "vocab", "cost", "policy"]
+        case .chain: return ["min", "max", "k", "p", "v", "beta", "tau", "vocab", "skip", "search", "cost", "tree", "nodes", "policy"]
         }
     }
 
@@ -252,6 +263,16 @@ public struct MethodSpec: Sendable, Equatable {
             }
             tolerance = t
         case "search": skipSearchBudget = try int(atLeast: 1)
+        case "cost":
+            guard value == "on" || value == "off" else { throw MethodSpecError.badValue(parameter: key, value: value, expected: "on or off") }
+            costModel = value == "on"
+        case "tree": treeWidth = try int(atLeast: 1)
+        case "nodes": treeNodes = try int(atLeast: 1)
+        case "policy":
+            guard let p = DraftPolicyKind(rawValue: value) else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "one of fixed, p-min, confidence")
+            }
+            draftPolicy = p
         case "skip": skipFile = value
         case "vocab":
             do { draftVocabulary = try DraftVocabulary.parse(value) } catch {

@@ -32,6 +32,10 @@ public final class LoadedModel: @unchecked Sendable {
 
     private var heads: [String: TrimmedHead] = [:]
 
+    /// The measured forward times V(n) of this model (``ForwardCostProfile``), once measured: every
+    /// speculative generator on this model shares them (and refines them as it verifies).
+    public var costProfile: ForwardCostProfile?
+
     /// A trimmed output layer over the tokens `tokens` returns, built once per `key` and kept (the
     /// drafters of several requests or benchmark methods share it; `tokens` runs only on a miss).
     public func trimmedHead(key: String, tokens: () throws -> [Int32]) throws -> TrimmedHead {

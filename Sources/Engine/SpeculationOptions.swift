@@ -99,6 +99,24 @@ public struct SpeculationOptions: Sendable {
     public var skipSearchBudget = 0
     /// Where calibration files are looked up.
     public var calibration = CalibrationStore()
+    /// Whether the cost model picks each round's draft length / tree size, at most ``draftMax``, and
+    /// turns speculation off where it would lose (the default; `--cost-model off` drafts ``draftMax``
+    /// every round).
+    public var costModel = true
+    /// Most children of a draft-tree node (`--tree-width`; 1: chains).
+    public var treeWidth = 1
+    /// Most nodes of a draft tree (`--tree-nodes`).
+    public var treeNodes = 16
+    /// How a model drafter sizes its drafts (`--draft-policy`; p-min when only `--draft-p-min` is given).
+    public var draftPolicy: DraftPolicyKind?
+
+    /// The policy in force: the one given, else p-min when a threshold is set, else fixed.
+    public var effectiveDraftPolicy: DraftPolicyKind { draftPolicy ?? (draftMinProbability > 0 ? .pMin : .fixed) }
+
+    /// The tree budget of the decoder (nil: chains).
+    public var treeBudget: TreeBudget? {
+        treeWidth > 1 ? TreeBudget(maxNodes: treeNodes, maxDepth: draftMax, maxWidth: treeWidth) : nil
+    }
 
     /// The chain when none is given: the free drafters, then self-speculation.
     public static let defaultChain: [DrafterKind] = [.lookup, .suffix, .selfSpeculative]
@@ -171,6 +189,11 @@ public struct SpeculationOptions: Sendable {
         guard tolerance >= 0, tolerance.isFinite else { throw EngineError.invalidParameter("--tolerance must be >= 0, got \(tolerance)") }
         guard skipSearchBudget >= 0 else { throw EngineError.invalidParameter("the skip search budget must be >= 0") }
         if case .size(let n)? = draftVocabulary, n < 1 { throw EngineError.invalidParameter("--draft-vocab must be >= 1") }
+        guard treeWidth >= 1 else { throw EngineError.invalidParameter("--tree-width must be >= 1, got \(treeWidth)") }
+        guard treeNodes >= 1 else { throw EngineError.invalidParameter("--tree-nodes must be >= 1, got \(treeNodes)") }
+        if draftPolicy == .pMin && draftMinProbability <= 0 {
+            throw EngineError.invalidParameter("--draft-policy p-min needs --draft-p-min above 0")
+        }
     }
 
     /// The verifier for `sampling`.
@@ -210,7 +233,7 @@ public struct SpeculationOptions: Sendable {
             let head = try trimmedHead(of: draftModel)
             let model = try DraftModelDrafter(draft: draftModel.transformer, targetVocabularySize: draftModel.transformer.config.vocabularySize,
                                               seed: seed ^ 0x5EED, head: head)
-            model.minProbability = draftMinProbability
+            apply(to: model)
             return CrossVocabularyDrafter(drafter: model, targetCodec: TokenizerCodec(target.tokenizer),
                                           draftCodec: TokenizerCodec(draftModel.tokenizer))
         case .selfSpeculative:
@@ -242,8 +265,17 @@ public struct SpeculationOptions: Sendable {
         }
         let model = try DraftModelDrafter(draft: draftModel.transformer, target: target.transformer, seed: seed ^ 0x5EED,
                                           head: try trimmedHead(of: draftModel))
-        model.minProbability = draftMinProbability
+        apply(to: model)
         return model
+    }
+
+    /// The draft policy on a draft-model drafter.
+    private func apply(to model: DraftModelDrafter) {
+        switch effectiveDraftPolicy {
+        case .fixed: model.minProbability = 0
+        case .pMin: model.minProbability = draftMinProbability
+        case .confidence: model.confidence = ConfidencePolicy()
+        }
     }
 
     /// The trimmed head ``draftVocabulary`` asks for on `model` (nil when none is asked for).

@@ -48,10 +48,17 @@ public final class SpeculativeGenerator: @unchecked Sendable {
                                          draftLength: options.draftMax)
             decoder = dec
         }
+        dec.treeBudget = options.treeBudget
         var stats = GenerationStats()
         stats.promptTokens = prompt.count
         let t0 = DispatchTime.now()
         try dec.start(prompt: prompt, sampling: gen.sampling)
+        if options.costModel && options.drafter != .none && dec.costModel == nil {
+            // V(n) is measured once per model (at the first request, after its prompt) and shared.
+            let profile = try target.costProfile ?? ForwardCostProfile.measure(tf)
+            target.costProfile = profile
+            dec.costModel = CostModel(profile: profile, maxDraft: options.draftMax)
+        }
         stats.prefillSeconds = seconds(since: t0)
 
         var out = StreamOutput(model: target, stopStrings: gen.stopStrings)

@@ -221,6 +221,13 @@ public final class Transformer: @unchecked Sendable {
             guard r >= j, start + r < cache.count, j == 0 || r > path[j - 1] else {
                 throw ModelError.badTree("path \(path) is not an increasing list of tree rows in the cache")
             }
+            // When the tree's parents are recorded, the rows must form a root-to-node path.
+            if treeBase == start, r < slotParents.count {
+                let expected = j == 0 ? -1 : start + path[j - 1]
+                guard slotParents[r] == expected else {
+                    throw ModelError.badTree("path \(path): row \(r)'s parent is not row \(j == 0 ? -1 : path[j - 1])")
+                }
+            }
         }
         cache.keepRows(path, from: start)
         slotParents = []

@@ -39,6 +39,8 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
     public var speculationOff = 0
     /// Rounds the cost model drafted only to measure acceptance again after decoding plainly.
     public var probes = 0
+    /// `verifiedSizes[n]`: rounds that verified n draft tokens (chain length or tree size; 0: plain).
+    public var verifiedSizes: [Int] = []
 
     public init() {}
 
@@ -75,6 +77,8 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         self.drafted += drafted
         self.accepted += accepted
         let height = depth ?? drafted
+        if verifiedSizes.count <= drafted { verifiedSizes += Array(repeating: 0, count: drafted + 1 - verifiedSizes.count) }
+        verifiedSizes[drafted] += 1
         if depth != nil {
             treeSteps += 1
             treeNodes += drafted
@@ -104,6 +108,10 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         maxTreeNodes = max(maxTreeNodes, other.maxTreeNodes)
         speculationOff += other.speculationOff
         probes += other.probes
+        if verifiedSizes.count < other.verifiedSizes.count {
+            verifiedSizes += Array(repeating: 0, count: other.verifiedSizes.count - verifiedSizes.count)
+        }
+        for (n, c) in other.verifiedSizes.enumerated() { verifiedSizes[n] += c }
     }
 
     private mutating func grow(to n: Int) {
@@ -120,6 +128,7 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         case treeSteps = "tree_steps", treeNodes = "tree_nodes", treeAccepted = "tree_accepted"
         case meanTreeNodes = "mean_tree_nodes", meanTreeAccepted = "mean_tree_accepted", maxTreeNodes = "max_tree_nodes"
         case speculationOff = "speculation_off", speculationOffRate = "speculation_off_rate", probes
+        case verifiedSizes = "verified_sizes"
     }
 
     /// Encodes the counts and the computed rates.
@@ -144,6 +153,7 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         try c.encode(speculationOff, forKey: .speculationOff)
         try c.encode(speculationOffRate, forKey: .speculationOffRate)
         try c.encode(probes, forKey: .probes)
+        try c.encode(verifiedSizes, forKey: .verifiedSizes)
     }
 
     /// Decodes the counts (the rates are recomputed; per-position counts default to none).
@@ -162,5 +172,6 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
         maxTreeNodes = try c.decodeIfPresent(Int.self, forKey: .maxTreeNodes) ?? 0
         speculationOff = try c.decodeIfPresent(Int.self, forKey: .speculationOff) ?? 0
         probes = try c.decodeIfPresent(Int.self, forKey: .probes) ?? 0
+        verifiedSizes = try c.decodeIfPresent([Int].self, forKey: .verifiedSizes) ?? []
     }
 }

@@ -23,7 +23,18 @@ struct SpeculationCLIOptions: ParsableArguments {
             help: "Evaluations of the on-the-fly layer-skip search of --drafter self without a calibrated set (0 = 4 x layers).")
     var skipSearchBudget: Int = 0
 
-    @Option(name: .customLong("draft-max"), help: "Most draft tokens per step.") var draftMax: Int = 8
+    @Option(name: .customLong("draft-max"), help: """
+        Most draft tokens per step (the deepest tree): auto (8; the cost model picks each round's length and decodes \
+        plainly where drafting would lose) or N (the cost model's bound; with --cost-model off, every round's length).
+        """) var draftMax: String = "auto"
+    @Option(name: .customLong("cost-model"), help: "on (default) or off: pick each round's draft length / tree size from measured costs.")
+    var costModel: String = "on"
+    @Option(name: .customLong("draft-policy"),
+            help: "How a draft model sizes drafts: fixed, p-min (--draft-p-min), confidence (entropy and margin, adaptive threshold).")
+    var draftPolicy: String?
+    @Option(name: .customLong("tree-width"), help: "Most children of a draft-tree node (1 = chains; lookup, suffix and model draft trees).")
+    var treeWidth: Int = 1
+    @Option(name: .customLong("tree-nodes"), help: "Most nodes of a draft tree.") var treeNodes: Int = 16
     @Option(name: .customLong("draft-p-min"),
             help: "With a draft model: end a draft before a token the draft gives a top probability below this (0 = off).")
     var draftPMin: Float = 0
@@ -40,7 +51,25 @@ struct SpeculationCLIOptions: ParsableArguments {
 
     /// The options, with the drafter and trimmed-head spellings parsed (validate() reports their errors).
     func parsedOptions() throws -> SpeculationOptions {
-        var o = SpeculationOptions(drafter: draftModel != nil ? .model : .none, draftMax: draftMax)
+        let k: Int
+        if draftMax == "auto" { k = 8 } else {
+            guard let n = Int(draftMax) else { throw ValidationError("--draft-max must be auto or a number, got '\(draftMax)'") }
+            k = n
+        }
+        var o = SpeculationOptions(drafter: draftModel != nil ? .model : .none, draftMax: k)
+        switch costModel {
+        case "on", "auto": o.costModel = true
+        case "off": o.costModel = false
+        default: throw ValidationError("--cost-model must be on or off, got '\(costModel)'")
+        }
+        if let draftPolicy {
+            guard let p = DraftPolicyKind(rawValue: draftPolicy) else {
+                throw ValidationError("--draft-policy must be fixed, p-min or confidence, got '\(draftPolicy)'")
+            }
+            o.draftPolicy = p
+        }
+        o.treeWidth = treeWidth
+        o.treeNodes = treeNodes
         if let drafter { try o.setDrafter(drafter) }
         if let draftVocab { o.draftVocabulary = try DraftVocabulary.parse(draftVocab) }
         o.skipSearchBudget = skipSearchBudget

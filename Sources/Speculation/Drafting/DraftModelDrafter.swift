@@ -98,8 +98,14 @@ public final class DraftModelDrafter: Drafter {
     }
 
     /// Keeps the cache: the next sync reuses whatever prefix the new prompt shares with it.
+    /// Evaluates the prompt in the draft model (its prefill, reusing the prefix already cached), so
+    /// that drafting time is drafting only.
     public func begin(prompt: [Int32]) throws {
         needsReseed = true
+        treeSlots = nil
+        let vocab = model.config.vocabularySize
+        guard !prompt.isEmpty, prompt.count < model.contextLength, prompt.allSatisfy({ $0 >= 0 && Int($0) < vocab }) else { return }
+        _ = try sync(prompt)
     }
 
     public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {

@@ -83,6 +83,8 @@ public final class ForwardCostProfile: @unchecked Sendable {
 /// position i is accepted given position i − 1 was (per-position moving averages, weight ``rate``):
 /// - a chain of k tokens commits E(k) = 1 + Σᵢ₌₁ᵏ Πⱼ₌₁ⁱ αⱼ tokens in T(k) = k·c + V(k + 1) seconds;
 ///   k* = argmax over 0 … kmax of E(k) / T(k) (k = 0 is a plain token, E = 1, T = V(1));
+/// - a position observed fewer than 4 times (a count that fades by 0.85 each round it is not
+///   observed) leans on the position before it, so that deeper drafts are tried again;
 /// - k* = 0 turns speculation off for the round; after ``probeInterval`` such rounds in a row one
 ///   round drafts anyway (a *probe*, up to 2 tokens) so that α is measured again;
 /// - a tree draft whose nodes carry scores sᵢ (the drafter's estimate that node i is reached and
@@ -101,10 +103,11 @@ public final class CostModel: @unchecked Sendable {
     /// κ: observed accepted path length per unit of tree score.
     public private(set) var calibration = 1.0
     /// Weight of a new observation in the moving averages.
-    public var rate = 0.25
+    public var rate = 0.2
     /// Plain rounds in a row after which a probe drafts anyway.
     public var probeInterval = 8
     private var offRounds = 0
+    private let debug = ProcessInfo.processInfo.environment["SPECDEC_COST_DEBUG"] != nil
 
     /// `prior` is every αᵢ before anything is observed.
     public init(profile: ForwardCostProfile, maxDraft: Int, prior: Double = 0.6) {
@@ -113,11 +116,31 @@ public final class CostModel: @unchecked Sendable {
         acceptance = [Double](repeating: prior, count: max(1, maxDraft))
     }
 
+    /// Observations of each position (a count, capped so that old ones fade).
+    private var observations: [Double] = []
+
+    /// αᵢ as planned: a position observed fewer than 4 times leans on the position before it
+    /// (weight observations / 4), since a position is only observed when every earlier one was
+    /// accepted and deeper drafts would otherwise never be tried.
+    public var effectiveAcceptance: [Double] {
+        var result: [Double] = []
+        for i in acceptance.indices {
+            let w = min(1, (i < observations.count ? observations[i] : 0) / 4)
+            let previous = i > 0 ? result[i - 1] : acceptance[i]
+            result.append(w * acceptance[i] + (1 - w) * previous)
+        }
+        return result
+    }
+
     /// E(k): expected committed tokens of a round with a chain of k tokens.
     public func expectedTokens(chain k: Int) -> Double {
+        expectedTokens(chain: k, effectiveAcceptance)
+    }
+
+    private func expectedTokens(chain k: Int, _ alpha: [Double]) -> Double {
         var e = 1.0, reach = 1.0
-        for i in 0..<min(k, acceptance.count) {
-            reach *= acceptance[i]
+        for i in 0..<min(k, alpha.count) {
+            reach *= alpha[i]
             e += reach
         }
         return e
@@ -132,9 +155,15 @@ public final class CostModel: @unchecked Sendable {
     public func plan() -> (length: Int, probe: Bool) {
         var best = 0
         var bestRate = 1 / expectedSeconds(chain: 0)
+        let alpha = effectiveAcceptance
         for k in stride(from: 1, through: maxDraft, by: 1) {
-            let r = expectedTokens(chain: k) / expectedSeconds(chain: k)
+            let r = expectedTokens(chain: k, alpha) / expectedSeconds(chain: k)
             if r > bestRate * 1.0001 { best = k; bestRate = r }
+        }
+        if debug {
+            let v = (1...9).map { String(format: "%.1f", profile.time(tokens: $0) * 1000) }.joined(separator: " ")
+            let a = alpha.map { String(format: "%.2f", $0) }.joined(separator: " ")
+            FileHandle.standardError.write("plan k=\(best) c=\(String(format: "%.2f", (draftSecondsPerToken ?? 0) * 1000))ms V=[\(v)] alpha=[\(a)]\n".data(using: .utf8)!)
         }
         if best > 0 || maxDraft == 0 { offRounds = 0; return (best, false) }
         offRounds += 1
@@ -168,10 +197,16 @@ public final class CostModel: @unchecked Sendable {
             draftSecondsPerToken = draftSecondsPerToken.map { $0 + rate * (perToken - $0) } ?? perToken
         }
         // Position i (0-based) is observed when every earlier one was accepted.
-        for i in 0..<min(height, accepted + 1, acceptance.count) {
+        if observations.count < acceptance.count { observations = [Double](repeating: 0, count: acceptance.count) }
+        let observed = min(height, accepted + 1, acceptance.count)
+        for i in 0..<observed {
             let hit = i < accepted ? 1.0 : 0.0
             acceptance[i] += rate * (hit - acceptance[i])
+            observations[i] = min(8, observations[i] + 1)
         }
+        // Positions not observed this round count less, so a stale estimate leans on the position
+        // before it again and deeper drafts get tried.
+        for i in observed..<acceptance.count { observations[i] *= 0.85 }
         if let treeScore, treeScore > 0 {
             let ratio = min(4, Double(accepted) / treeScore)
             calibration += rate * (ratio - calibration)

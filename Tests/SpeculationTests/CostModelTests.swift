@@ -1,0 +1,100 @@
+import XCTest
+import SpecDecModel
+import SpecDecSpeculation
+import SpecDecTestSupport
+
+/// The cost model's arithmetic, the confidence policy's rule, and V(n) measured on a real forward.
+final class CostModelTests: XCTestCase {
+    func testTheProfileInterpolatesAndExtrapolates() {
+        let p = ForwardCostProfile(sizes: [1, 2, 4], seconds: [1, 1.5, 2.5])
+        XCTAssertEqual(p.time(tokens: 1), 1)
+        XCTAssertEqual(p.time(tokens: 3), 2)
+        XCTAssertEqual(p.time(tokens: 6), 3.5)
+        XCTAssertEqual(p.relative(tokens: 4), 2.5)
+        p.observe(tokens: 2, seconds: 2.5, rate: 0.5)
+        XCTAssertEqual(p.time(tokens: 2), 2)
+    }
+
+    func testDraftingIsTurnedOffWhenItCannotPayAndProbedAgain() {
+        // Verifying 9 tokens costs 3 plain tokens; drafting costs 0.6 of a plain token per token.
+        let profile = ForwardCostProfile(sizes: [1, 9], seconds: [1, 3])
+        let model = CostModel(profile: profile, maxDraft: 8, prior: 0.6)
+        for _ in 0..<6 { model.observe(height: 4, accepted: 0, draftSeconds: 2.4, draftedTokens: 4) }
+        var plans: [(Int, Bool)] = []
+        for _ in 0..<model.probeInterval { plans.append(model.plan()) }
+        XCTAssertTrue(plans.dropLast().allSatisfy { $0.0 == 0 && !$0.1 }, "\(plans)")
+        XCTAssertEqual(plans.last?.1, true)
+        XCTAssertGreaterThan(plans.last?.0 ?? 0, 0)
+    }
+
+    func testFreeDraftsWithHighAcceptanceDraftLong() {
+        let profile = ForwardCostProfile(sizes: [1, 9], seconds: [1, 1.8])
+        let model = CostModel(profile: profile, maxDraft: 8, prior: 0.6)
+        for _ in 0..<10 { model.observe(height: 8, accepted: 8, draftSeconds: 0, draftedTokens: 8) }
+        XCTAssertEqual(model.plan().length, 8)
+        // E(k) and T(k) as documented.
+        XCTAssertEqual(model.expectedSeconds(chain: 8), 1.8, accuracy: 1e-9)
+        XCTAssertGreaterThan(model.expectedTokens(chain: 8), 7)
+    }
+
+    func testTheBestLengthBalancesAcceptanceAgainstCost() {
+        // α = 0.5 everywhere, free drafts, V(n) = 1 + 0.25 (n − 1): E(k)/T(k) is 1, 1.2, 1.17, … (k = 0, 1, 2).
+        let profile = ForwardCostProfile(sizes: [1, 9], seconds: [1, 3])
+        let model = CostModel(profile: profile, maxDraft: 8, prior: 0.5)
+        let rates = (0...8).map { model.expectedTokens(chain: $0) / model.expectedSeconds(chain: $0) }
+        let best = rates.indices.max { rates[$0] < rates[$1] } ?? -1
+        XCTAssertEqual(model.plan().length, best)
+        XCTAssertEqual(best, 1)
+    }
+
+    func testTreeSizeStopsWhereAnotherNodeCostsMoreThanItBrings() {
+        let profile = ForwardCostProfile(sizes: [1, 2, 3, 4, 5], seconds: [1, 1.1, 1.2, 2.4, 3.6])
+        let model = CostModel(profile: profile, maxDraft: 4)
+        // Scores 0.9, 0.8, 0.1, 0.05: the third node is worth 0.1 token for a jump of 1.2 in V.
+        XCTAssertEqual(model.treeSize(scores: [0.9, 0.8, 0.1, 0.05], order: [0, 1, 2, 3], draftSeconds: 0), 2)
+        XCTAssertEqual(model.treeSize(scores: [0.01], order: [0], draftSeconds: 0), 0)
+    }
+
+    func testTheMeasuredProfileLeavesTheModelAsItWas() throws {
+        let m = try Tiny.model("llama")
+        _ = try m.forward([1, 2, 3], logits: .last)
+        let before = m.cache.snapshot()
+        let p = try ForwardCostProfile.measure(m, sizes: [1, 2, 4], repetitions: 1)
+        XCTAssertEqual(p.sizes, [1, 2, 4])
+        XCTAssertTrue(p.seconds.allSatisfy { $0 > 0 })
+        XCTAssertEqual(m.position, 3)
+        XCTAssertEqual(m.cache.snapshot().keys, before.keys)
+    }
+
+    func testConfidencePolicyRule() {
+        var c = ConfidencePolicy()
+        XCTAssertEqual(c.threshold, 0.35)
+        XCTAssertEqual(c.width(1, maxWidth: 4), 1)
+        XCTAssertEqual(c.width(0.35, maxWidth: 4), 4)
+        XCTAssertEqual(c.width(0.36, maxWidth: 4), 3)   // 1 + ⌊3 · 0.64 / 0.65⌋
+        XCTAssertEqual(c.width(0.2, maxWidth: 4), 0)
+        XCTAssertTrue(c.extends(0.5))
+        XCTAssertFalse(c.extends(0.3))
+        c.observe(drafted: 4, accepted: 0)   // a = 0: τ += 0.1 · 0.7
+        XCTAssertEqual(c.threshold, 0.42, accuracy: 1e-6)
+        c.observe(drafted: 4, accepted: 4)   // a = 1: τ −= 0.1 · 0.3
+        XCTAssertEqual(c.threshold, 0.39, accuracy: 1e-6)
+        for _ in 0..<100 { c.observe(drafted: 1, accepted: 0) }
+        XCTAssertEqual(c.threshold, c.maxThreshold)
+        // A one-hot row is fully confident, a flat row not at all.
+        let peaked: [Float] = [20, 0, 0, 0], flat: [Float] = [1, 1, 1, 1]
+        peaked.withUnsafeBufferPointer { XCTAssertEqual(ConfidencePolicy().confidence($0), 1, accuracy: 1e-4) }
+        flat.withUnsafeBufferPointer { XCTAssertEqual(ConfidencePolicy().confidence($0), 0, accuracy: 1e-4) }
+    }
+
+    func testConfidencePolicyKeepsDraftModelSpeculationLossless() throws {
+        let target = try Tiny.model("gemma3", seed: 8, weightScale: 1.5)
+        let prompt: [Int32] = [10, 20, 30, 40, 50, 10, 20, 30]
+        try assertSpeculationMatchesPlainGreedy(target, prompt: prompt, newTokens: 30, "confidence policy", draftLengths: [4, 8],
+                                                requireDrafts: false) { target in
+            let d = try DraftModelDrafter(draft: Tiny.model("gemma3", seed: 8, weightScale: 1.2), target: target)
+            d.confidence = ConfidencePolicy()
+            return d
+        }
+    }
+}
