@@ -46,6 +46,22 @@ extension BenchReport {
                 for m in methods { if let g = m.categories[c] { s += row("\(c) | \(m.method)", g, m) } }
             }
         }
+        let planned = methods.filter { m in (m.overall.speculation?.verifiedSizes.count ?? 0) > 1 || (m.overall.speculation?.treeSteps ?? 0) > 0 }
+        if !planned.isEmpty {
+            s += "\n### Draft sizes, trees and the cost model\n\n"
+            s += "| task | method | mean draft tokens verified | most verified sizes (size: rounds) | tree rounds | mean tree nodes | mean accepted path | plain rounds (cost model) | probes |\n"
+            s += "|---|---|---:|---|---:|---:|---:|---:|---:|\n"
+            for key in familyOrder + [overallKey] {
+                for m in planned {
+                    guard let st = group(m, key)?.speculation else { continue }
+                    let top = st.verifiedSizes.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }.prefix(3)
+                        .map { "\($0.offset): \($0.element)" }.joined(separator: ", ")
+                    s += String(format: "| %@ | %@ | %.2f | %@ | %d | %.1f | %.2f | %d (%.0f%%) | %d |\n", title(key), m.method,
+                                st.meanDraftLength, top, st.treeSteps, st.meanTreeNodes, st.meanTreeAccepted,
+                                st.speculationOff, st.speculationOffRate * 100, st.probes)
+                }
+            }
+        }
         s += "\nspeedup: tokens/s over ar's on the same prompts (total tokens / total seconds, prefill included); "
         s += "τ: mean tokens committed per target forward; exact match: prompts whose output tokens equal ar's"
         s += greedy ? " (100% is required of lossless methods).\n" : " (not compared when sampling).\n"

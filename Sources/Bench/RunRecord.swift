@@ -52,6 +52,8 @@ public struct RunRecord: Sendable, Equatable, Codable {
         case drafted, accepted, draftSteps = "draft_steps", acceptanceByPosition = "acceptance_by_position"
         case draftedByPosition = "drafted_by_position", acceptedByPosition = "accepted_by_position"
         case draftSeconds = "draft_seconds", verifySeconds = "verify_seconds", stopReasons = "stop_reasons"
+        case treeSteps = "tree_steps", treeNodes = "tree_nodes", treeAccepted = "tree_accepted", maxTreeNodes = "max_tree_nodes"
+        case speculationOff = "speculation_off", probes, verifiedSizes = "verified_sizes"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -70,6 +72,13 @@ public struct RunRecord: Sendable, Equatable, Codable {
         try c.encode(speculation.acceptedByPosition, forKey: .acceptedByPosition)
         try c.encode(speculation.draftSeconds, forKey: .draftSeconds)
         try c.encode(speculation.verifySeconds, forKey: .verifySeconds)
+        try c.encode(speculation.treeSteps, forKey: .treeSteps)
+        try c.encode(speculation.treeNodes, forKey: .treeNodes)
+        try c.encode(speculation.treeAccepted, forKey: .treeAccepted)
+        try c.encode(speculation.maxTreeNodes, forKey: .maxTreeNodes)
+        try c.encode(speculation.speculationOff, forKey: .speculationOff)
+        try c.encode(speculation.probes, forKey: .probes)
+        try c.encode(speculation.verifiedSizes, forKey: .verifiedSizes)
         try c.encode(stopReasons, forKey: .stopReasons)
         try c.encode(turnTokens, forKey: .turnTokens)
         try c.encode(tokens, forKey: .tokens)
@@ -92,6 +101,13 @@ public struct RunRecord: Sendable, Equatable, Codable {
         s.acceptedByPosition = try c.decodeIfPresent([Int].self, forKey: .acceptedByPosition) ?? []
         s.draftSeconds = try c.decodeIfPresent(Double.self, forKey: .draftSeconds) ?? 0
         s.verifySeconds = try c.decodeIfPresent(Double.self, forKey: .verifySeconds) ?? 0
+        s.treeSteps = try c.decodeIfPresent(Int.self, forKey: .treeSteps) ?? 0
+        s.treeNodes = try c.decodeIfPresent(Int.self, forKey: .treeNodes) ?? 0
+        s.treeAccepted = try c.decodeIfPresent(Int.self, forKey: .treeAccepted) ?? 0
+        s.maxTreeNodes = try c.decodeIfPresent(Int.self, forKey: .maxTreeNodes) ?? 0
+        s.speculationOff = try c.decodeIfPresent(Int.self, forKey: .speculationOff) ?? 0
+        s.probes = try c.decodeIfPresent(Int.self, forKey: .probes) ?? 0
+        s.verifiedSizes = try c.decodeIfPresent([Int].self, forKey: .verifiedSizes) ?? []
         speculation = s
         stopReasons = try c.decodeIfPresent([String].self, forKey: .stopReasons) ?? []
     }

@@ -102,7 +102,7 @@ final class MethodSpecTests: XCTestCase {
 
     func testAnUnknownParameterNamesTheAllowedOnes() {
         XCTAssertEqual(parseError("suffix:min=2"),
-                       .unknownParameter("min", method: "suffix", allowed: ["k", "v", "beta", "tau"]))
+                       .unknownParameter("min", method: "suffix", allowed: ["k", "v", "beta", "tau", "cost", "tree", "nodes"]))
         XCTAssertEqual(parseError("ar:k=4"), .unknownParameter("k", method: "ar", allowed: []))
         XCTAssertTrue(parseError("ar:k=4")?.description.contains("takes no parameters") ?? false)
         XCTAssertEqual(parseError("model:k"), .malformedParameter("k", spec: "model:k"))
@@ -115,7 +115,7 @@ final class MethodSpecTests: XCTestCase {
                        .badValue(parameter: "v", value: "beam", expected: "one of greedy, sampling, top-beta, auto"))
         XCTAssertEqual(parseError("model:v=top-beta,tau=-1"), .badValue(parameter: "tau", value: "-1", expected: "a number >= 0"))
         XCTAssertEqual(parseError("model:p=1.5"), .badValue(parameter: "p", value: "1.5", expected: "a probability in [0, 1]"))
-        XCTAssertEqual(parseError("lookup:p=0.5"), .unknownParameter("p", method: "lookup", allowed: ["min", "max", "k", "v", "beta", "tau"]))
+        XCTAssertEqual(parseError("lookup:p=0.5"), .unknownParameter("p", method: "lookup", allowed: ["min", "max", "k", "v", "beta", "tau", "cost", "tree", "nodes"]))
         guard case .invalid(let spec, _)? = parseError("lookup:min=5,max=3") else { return XCTFail("expected invalid") }
         XCTAssertEqual(spec, "lookup:min=5,max=3")
     }

@@ -215,6 +215,17 @@ final class CLITests: XCTestCase {
         }
     }
 
+    func testBadTreeCostModelAndPolicyOptionsAreRejectedBeforeLoading() throws {
+        for (args, needle) in [(["--draft-max", "lots"], "--draft-max"), (["--draft-max", "0"], "--draft-max"),
+                               (["--cost-model", "maybe"], "--cost-model"), (["--draft-policy", "vibes"], "--draft-policy"),
+                               (["--draft-policy", "p-min"], "--draft-p-min"), (["--tree-width", "0"], "--tree-width"),
+                               (["--tree-nodes", "0"], "--tree-nodes")] {
+            let r = try run(["generate", "--model", "x", "--draft-model", "y", "--prompt", "hi"] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(args): \(r.stderr)")
+        }
+    }
+
     func testBadDrafterSpellingsAreRejectedBeforeLoading() throws {
         for (args, needle) in [(["--drafter", "chain:bogus"], "chain step"), (["--drafter", "magic"], "unknown drafter"),
                                (["--drafter", "cross-vocab"], "--draft-model"), (["--drafter", "self", "--draft-vocab", "0"], "--draft-vocab")] {

@@ -104,8 +104,9 @@ public final class DraftModelDrafter: Drafter {
         needsReseed = true
         treeSlots = nil
         let vocab = model.config.vocabularySize
-        guard !prompt.isEmpty, prompt.count < model.contextLength, prompt.allSatisfy({ $0 >= 0 && Int($0) < vocab }) else { return }
-        _ = try sync(prompt)
+        // All but the last token: the first draft evaluates it for its logits.
+        guard prompt.count >= 2, prompt.count < model.contextLength, prompt.allSatisfy({ $0 >= 0 && Int($0) < vocab }) else { return }
+        _ = try sync(Array(prompt.dropLast()))
     }
 
     public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
