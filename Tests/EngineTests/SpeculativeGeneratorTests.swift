@@ -80,7 +80,9 @@ final class SpeculativeGeneratorTests: XCTestCase {
         }
         // A real draft model with the same vocabulary: the model itself (full acceptance expected).
         let selfDraft = try LoadedModel(path: try RealModels.path("qwen2.5-coder-0.5b"), contextLength: 1024, threads: 2)
-        let g = try SpeculativeGenerator(target: model, draftModel: selfDraft, options: SpeculationOptions(drafter: .model, draftMax: 4))
+        var fixed = SpeculationOptions(drafter: .model, draftMax: 4)
+        fixed.costModel = false  // the cost model rightly declines a draft as slow as the target; τ is what is checked here
+        let g = try SpeculativeGenerator(target: model, draftModel: selfDraft, options: fixed)
         let r = try g.generate(prompt: prompt, options: greedy(48))
         XCTAssertEqual(r.tokens, plain.tokens)
         XCTAssertGreaterThan(r.speculation?.meanAccepted ?? 0, 3)
