@@ -47,6 +47,8 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     /// The tokens in the target's cache, in order.
     private var cachedTokens: [Int32] = []
     private var started = false
+    /// The last round drafted (so this round's draft time holds no catch-up of the drafter).
+    private var previousRoundDrafted = false
 
     /// Throws ``SpeculationError/invalidParameter(_:)`` for invalid sampling parameters or a
     /// negative draft length (0 decodes one token per step, as plain decoding does).
@@ -100,6 +102,7 @@ public final class SpeculativeDecoder: @unchecked Sendable {
             cachedTokens = body
         }
         context = prompt
+        previousRoundDrafted = false
         started = true
     }
 
@@ -187,8 +190,9 @@ public final class SpeculativeDecoder: @unchecked Sendable {
             costModel.profile.observe(tokens: draft.tokens.count + 1, seconds: verifySeconds)
             let treeScore = isTree ? draft.scores.map { Double($0.reduce(0, +)) } : nil
             costModel.observe(height: height, accepted: accepted, draftSeconds: draftSeconds,
-                              draftedTokens: draft.tokens.count, treeScore: treeScore)
+                              draftedTokens: draft.tokens.count, treeScore: treeScore, steadyState: previousRoundDrafted)
         }
+        previousRoundDrafted = k > 0
         return committed
     }
 

@@ -27,10 +27,63 @@ final class CostModelTests: XCTestCase {
         XCTAssertGreaterThan(plans.last?.0 ?? 0, 0)
     }
 
+    func testUnsuccessfulProbesBackOffAndADraftedRoundResetsTheInterval() {
+        let profile = ForwardCostProfile(sizes: [1, 9], seconds: [1, 3])
+        let model = CostModel(profile: profile, maxDraft: 8, prior: 0.6)
+        for _ in 0..<6 { model.observe(height: 4, accepted: 0, draftSeconds: 2.4, draftedTokens: 4) }
+        // Plain rounds until each probe; every probe that keeps drafting off doubles the wait.
+        var gaps: [Int] = []
+        var since = 0
+        for _ in 0..<400 {
+            let plan = model.plan()
+            since += 1
+            if plan.probe {
+                gaps.append(since); since = 0
+                model.observe(height: 2, accepted: 0, draftSeconds: 1.2, draftedTokens: 2)
+            }
+        }
+        XCTAssertEqual(Array(gaps.prefix(5)), [8, 16, 32, 64, 64], "\(gaps)")
+        XCTAssertEqual(model.nextProbeInterval, model.maxProbeInterval)
+        // Drafts that pay turn drafting on and the interval back to its start.
+        for _ in 0..<20 { model.observe(height: 4, accepted: 4, draftSeconds: 0, draftedTokens: 4) }
+        XCTAssertGreaterThan(model.plan().length, 0)
+        XCTAssertEqual(model.nextProbeInterval, model.probeInterval)
+    }
+
+    func testDraftTimeAfterPlainRoundsIsNotTheCostOfADraftedToken() {
+        let model = CostModel(profile: ForwardCostProfile(sizes: [1, 9], seconds: [1, 3]), maxDraft: 8)
+        model.observe(height: 2, accepted: 2, draftSeconds: 0.2, draftedTokens: 2)
+        XCTAssertEqual(model.draftSecondsPerToken ?? 0, 0.1, accuracy: 1e-12)
+        // A probe whose draft time holds the drafter's catch-up does not move c.
+        model.observe(height: 2, accepted: 2, draftSeconds: 3, draftedTokens: 2, steadyState: false)
+        XCTAssertEqual(model.draftSecondsPerToken ?? 0, 0.1, accuracy: 1e-12)
+        model.observe(height: 2, accepted: 2, draftSeconds: 0.4, draftedTokens: 2)
+        XCTAssertEqual(model.draftSecondsPerToken ?? 0, 0.1 + model.rate * 0.1, accuracy: 1e-12)
+    }
+
+    func testOneMissDoesNotOutweighThePriorButManyDo() {
+        let model = CostModel(profile: ForwardCostProfile(sizes: [1, 9], seconds: [1, 3]), maxDraft: 4, prior: 0.6)
+        XCTAssertEqual(model.acceptance[0], 0.6, accuracy: 1e-12)
+        model.observe(height: 4, accepted: 0, draftSeconds: 0, draftedTokens: 4)
+        // (0 + 2 · 0.6) / (1 + 2)
+        XCTAssertEqual(model.acceptance[0], 0.4, accuracy: 1e-12)
+        for _ in 0..<60 { model.observe(height: 4, accepted: 0, draftSeconds: 0, draftedTokens: 4) }
+        XCTAssertLessThan(model.acceptance[0], 0.1)
+        for _ in 0..<60 { model.observe(height: 4, accepted: 4, draftSeconds: 0, draftedTokens: 4) }
+        XCTAssertGreaterThan(model.acceptance[0], 0.9)
+    }
+
+    func testTheProfileNeverFallsWithTheBatchSize() {
+        let p = ForwardCostProfile(sizes: [1, 2, 3, 4], seconds: [1, 2, 1.5, 3])
+        XCTAssertEqual(p.time(tokens: 3), 2)
+        XCTAssertEqual(p.time(tokens: 4), 3)
+        XCTAssertEqual(p.time(tokens: 2), 2)
+    }
+
     func testFreeDraftsWithHighAcceptanceDraftLong() {
         let profile = ForwardCostProfile(sizes: [1, 9], seconds: [1, 1.8])
         let model = CostModel(profile: profile, maxDraft: 8, prior: 0.6)
-        for _ in 0..<10 { model.observe(height: 8, accepted: 8, draftSeconds: 0, draftedTokens: 8) }
+        for _ in 0..<40 { model.observe(height: 8, accepted: 8, draftSeconds: 0, draftedTokens: 8) }
         XCTAssertEqual(model.plan().length, 8)
         // E(k) and T(k) as documented.
         XCTAssertEqual(model.expectedSeconds(chain: 8), 1.8, accuracy: 1e-9)
@@ -41,6 +94,7 @@ final class CostModelTests: XCTestCase {
         // α = 0.5 everywhere, free drafts, V(n) = 1 + 0.25 (n − 1): E(k)/T(k) is 1, 1.2, 1.17, … (k = 0, 1, 2).
         let profile = ForwardCostProfile(sizes: [1, 9], seconds: [1, 3])
         let model = CostModel(profile: profile, maxDraft: 8, prior: 0.5)
+        model.optimism = 0
         let rates = (0...8).map { model.expectedTokens(chain: $0) / model.expectedSeconds(chain: $0) }
         let best = rates.indices.max { rates[$0] < rates[$1] } ?? -1
         XCTAssertEqual(model.plan().length, best)

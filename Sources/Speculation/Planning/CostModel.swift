@@ -47,10 +47,13 @@ public final class ForwardCostProfile: @unchecked Sendable {
         return ForwardCostProfile(sizes: usable, seconds: times)
     }
 
-    /// V(n) in seconds.
+    /// V(n) in seconds: the measured curve made non-decreasing (a larger batch never costs less;
+    /// a measurement below a smaller size's is noise of the machine and counts as the smaller's).
     public func time(tokens n: Int) -> Double {
         lock.lock(); defer { lock.unlock() }
         let n = max(1, n)
+        var seconds = self.seconds
+        for i in seconds.indices.dropFirst() { seconds[i] = max(seconds[i], seconds[i - 1]) }
         guard let i = sizes.firstIndex(where: { $0 >= n }) else {
             guard sizes.count >= 2 else { return seconds[0] * Double(n) / Double(sizes[0]) }
             let a = sizes.count - 2, b = sizes.count - 1
@@ -79,14 +82,25 @@ public final class ForwardCostProfile: @unchecked Sendable {
 /// one plain token.
 ///
 /// The rule, per round, with V(n) the measured forward time of n tokens (``ForwardCostProfile``),
-/// c the drafter's observed seconds per drafted token, and αᵢ the observed probability that draft
-/// position i is accepted given position i − 1 was (per-position moving averages, weight ``rate``):
+/// c the drafter's observed seconds per drafted token (a moving average, weight ``rate``), and αᵢ
+/// the observed probability that draft position i is accepted given position i − 1 was: per position,
+/// αᵢ = (hᵢ + n₀·p) / (tᵢ + n₀) with hᵢ accepted of tᵢ observed (both discounted by ``discount`` at
+/// each new observation of the position, so the estimate follows the text) and the prior p with
+/// weight n₀ = ``priorWeight`` (one miss does not outweigh what the prior knows; many do):
 /// - a chain of k tokens commits E(k) = 1 + Σᵢ₌₁ᵏ Πⱼ₌₁ⁱ αⱼ tokens in T(k) = k·c + V(k + 1) seconds;
 ///   k* = argmax over 0 … kmax of E(k) / T(k) (k = 0 is a plain token, E = 1, T = V(1));
-/// - a position observed fewer than 4 times (a count that fades by 0.85 each round it is not
-///   observed) leans on the position before it, so that deeper drafts are tried again;
+/// - a position observed fewer than 4 times (tᵢ, which also fades by 0.85 each round the position is
+///   not observed) leans on the position before it, so that deeper drafts are tried again;
+/// - the plan uses an upper confidence bound of each αᵢ (``optimisticAcceptance``), since a position
+///   is only observed while drafting and a low estimate would otherwise never be corrected;
 /// - k* = 0 turns speculation off for the round; after ``probeInterval`` such rounds in a row one
-///   round drafts anyway (a *probe*, up to 2 tokens) so that α is measured again;
+///   round drafts anyway (a *probe*, up to 2 tokens) so that α is measured again; each probe that
+///   is not wholly accepted doubles the interval (up to ``maxProbeInterval``), a wholly accepted one
+///   or a round that drafts again resets it, so a drafter that does not fit the text costs less and
+///   less;
+/// - c is observed only on rounds that follow a drafted round: after plain rounds the drafter first
+///   catches up on the tokens it missed (a draft model evaluates them in one batch), a one-time cost
+///   that is not the price of a drafted token;
 /// - a tree draft whose nodes carry scores sᵢ (the drafter's estimate that node i is reached and
 ///   accepted: the product of draft probabilities along its path) is cut to the n highest-scoring
 ///   nodes (parents first) that maximize (1 + κ Σ sᵢ) / (t_draft + V(n + 1)), κ the moving average
@@ -96,40 +110,67 @@ public final class CostModel: @unchecked Sendable {
     public let profile: ForwardCostProfile
     /// Longest chain considered.
     public let maxDraft: Int
-    /// αᵢ (index i − 1).
-    public private(set) var acceptance: [Double]
+    /// αᵢ (index i − 1) from the observations and the prior.
+    public var acceptance: [Double] {
+        hits.indices.map { (hits[$0] + priorWeight * prior) / (trials[$0] + priorWeight) }
+    }
+    /// The acceptance assumed before anything is observed.
+    public let prior: Double
+    /// n₀: the prior's weight in observations.
+    public var priorWeight = 2.0
+    /// Each new observation of a position multiplies its earlier counts by this.
+    public var discount = 0.95
+    /// hᵢ, tᵢ: discounted accepted and observed counts per position.
+    private var hits: [Double]
+    private var trials: [Double]
     /// Seconds per drafted token (nil until a draft is observed).
     public private(set) var draftSecondsPerToken: Double?
     /// κ: observed accepted path length per unit of tree score.
     public private(set) var calibration = 1.0
     /// Weight of a new observation in the moving averages.
     public var rate = 0.2
-    /// Plain rounds in a row after which a probe drafts anyway.
+    /// Plain rounds in a row after which a probe drafts anyway (the starting interval).
     public var probeInterval = 8
+    /// The longest interval between probes that backing off reaches.
+    public var maxProbeInterval = 64
     private var offRounds = 0
+    private var currentProbeInterval: Int?
+    private var lastPlanWasProbe = false
     private let debug = ProcessInfo.processInfo.environment["SPECDEC_COST_DEBUG"] != nil
 
     /// `prior` is every αᵢ before anything is observed.
     public init(profile: ForwardCostProfile, maxDraft: Int, prior: Double = 0.6) {
         self.profile = profile
         self.maxDraft = max(0, maxDraft)
-        acceptance = [Double](repeating: prior, count: max(1, maxDraft))
+        self.prior = min(1, max(0, prior))
+        hits = [Double](repeating: 0, count: max(1, maxDraft))
+        trials = hits
     }
-
-    /// Observations of each position (a count, capped so that old ones fade).
-    private var observations: [Double] = []
 
     /// αᵢ as planned: a position observed fewer than 4 times leans on the position before it
     /// (weight observations / 4), since a position is only observed when every earlier one was
     /// accepted and deeper drafts would otherwise never be tried.
     public var effectiveAcceptance: [Double] {
         var result: [Double] = []
+        let acceptance = self.acceptance
         for i in acceptance.indices {
-            let w = min(1, (i < observations.count ? observations[i] : 0) / 4)
+            let w = min(1, trials[i] / 4)
             let previous = i > 0 ? result[i - 1] : acceptance[i]
             result.append(w * acceptance[i] + (1 - w) * previous)
         }
         return result
+    }
+
+    /// Weight β of the uncertainty bonus in ``optimisticAcceptance``.
+    public var optimism = 0.5
+
+    /// αᵢ as the plan uses it: ``effectiveAcceptance`` plus β·√(α(1 − α) / (tᵢ + n₀)), an upper
+    /// confidence bound. Rounds are only observed while drafting, so an estimate that happens to sit
+    /// low would otherwise keep drafting off for good; the bonus shrinks as observations accumulate.
+    public var optimisticAcceptance: [Double] {
+        effectiveAcceptance.enumerated().map { i, a in
+            min(1, a + optimism * (a * (1 - a) / (trials[i] + priorWeight)).squareRoot())
+        }
     }
 
     /// E(k): expected committed tokens of a round with a chain of k tokens.
@@ -155,7 +196,7 @@ public final class CostModel: @unchecked Sendable {
     public func plan() -> (length: Int, probe: Bool) {
         var best = 0
         var bestRate = 1 / expectedSeconds(chain: 0)
-        let alpha = effectiveAcceptance
+        let alpha = optimisticAcceptance
         for k in stride(from: 1, through: maxDraft, by: 1) {
             let r = expectedTokens(chain: k, alpha) / expectedSeconds(chain: k)
             if r > bestRate * 1.0001 { best = k; bestRate = r }
@@ -165,10 +206,16 @@ public final class CostModel: @unchecked Sendable {
             let a = alpha.map { String(format: "%.2f", $0) }.joined(separator: " ")
             FileHandle.standardError.write("plan k=\(best) c=\(String(format: "%.2f", (draftSecondsPerToken ?? 0) * 1000))ms V=[\(v)] alpha=[\(a)]\n".data(using: .utf8)!)
         }
-        if best > 0 || maxDraft == 0 { offRounds = 0; return (best, false) }
-        offRounds += 1
-        if offRounds >= probeInterval {
+        lastPlanWasProbe = false
+        if best > 0 || maxDraft == 0 {
             offRounds = 0
+            currentProbeInterval = probeInterval
+            return (best, false)
+        }
+        offRounds += 1
+        if offRounds >= nextProbeInterval {
+            offRounds = 0
+            lastPlanWasProbe = true
             return (min(2, maxDraft), true)
         }
         return (0, false)
@@ -189,24 +236,36 @@ public final class CostModel: @unchecked Sendable {
         return best
     }
 
+    /// The current interval between probes (``probeInterval`` doubled by each unsuccessful probe).
+    public var nextProbeInterval: Int { currentProbeInterval ?? probeInterval }
+
     /// After a round: the drafted height (chain length or tree depth), the accepted count, the draft's
     /// time and token count, and for a scored tree the sum of its verified nodes' scores.
-    public func observe(height: Int, accepted: Int, draftSeconds: Double, draftedTokens: Int, treeScore: Double? = nil) {
-        if draftedTokens > 0 {
+    /// `steadyState` false (the round followed plain rounds, so the draft time includes the drafter's
+    /// catch-up) leaves c as it was, unless c was never observed.
+    public func observe(height: Int, accepted: Int, draftSeconds: Double, draftedTokens: Int, treeScore: Double? = nil,
+                        steadyState: Bool = true) {
+        if lastPlanWasProbe {
+            // A probe wholly accepted brings the next one as soon as at first; otherwise wait longer.
+            currentProbeInterval = accepted >= height ? probeInterval : min(maxProbeInterval, nextProbeInterval * 2)
+            lastPlanWasProbe = false
+        }
+        if draftedTokens > 0 && (steadyState || draftSecondsPerToken == nil) {
             let perToken = draftSeconds / Double(draftedTokens)
             draftSecondsPerToken = draftSecondsPerToken.map { $0 + rate * (perToken - $0) } ?? perToken
         }
         // Position i (0-based) is observed when every earlier one was accepted.
-        if observations.count < acceptance.count { observations = [Double](repeating: 0, count: acceptance.count) }
-        let observed = min(height, accepted + 1, acceptance.count)
+        let observed = min(height, accepted + 1, hits.count)
         for i in 0..<observed {
-            let hit = i < accepted ? 1.0 : 0.0
-            acceptance[i] += rate * (hit - acceptance[i])
-            observations[i] = min(8, observations[i] + 1)
+            hits[i] = discount * hits[i] + (i < accepted ? 1 : 0)
+            trials[i] = discount * trials[i] + 1
         }
         // Positions not observed this round count less, so a stale estimate leans on the position
         // before it again and deeper drafts get tried.
-        for i in observed..<acceptance.count { observations[i] *= 0.85 }
+        for i in observed..<hits.count {
+            hits[i] *= 0.85
+            trials[i] *= 0.85
+        }
         if let treeScore, treeScore > 0 {
             let ratio = min(4, Double(accepted) / treeScore)
             calibration += rate * (ratio - calibration)
