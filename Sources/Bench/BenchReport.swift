@@ -145,7 +145,7 @@ public struct BenchReport: Sendable, Equatable {
                 let rs = own.filter { $0.category == c }
                 if !rs.isEmpty { byCategory[c] = summary(rs) }
             }
-            return MethodSummary(method: m.label, drafter: m.drafter.rawValue, lossless: m.isLossless,
+            return MethodSummary(method: m.label, drafter: m.kindName, lossless: m.isLossless,
                                  families: families, categories: byCategory, overall: summary(own))
         }
     }

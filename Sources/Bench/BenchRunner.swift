@@ -107,7 +107,7 @@ public final class BenchRunner {
         self.methods = list
         self.options = options
         for m in list where !m.isBaseline {
-            if m.options.usesDraftModel && draft == nil { throw BenchError.missingDraftModel(method: m.label) }
+            if m.needsDraftModel && draft == nil { throw BenchError.missingDraftModel(method: m.label) }
             do {
                 _ = try m.options.makeVerifier(sampling: options.sampling)
                 _ = try makeSession(m)
@@ -212,6 +212,11 @@ public final class BenchRunner {
             record.prefillSeconds += result.stats.prefillSeconds
             record.stopReasons.append(result.stopReason.rawValue)
             if let s = result.speculation { record.speculation.merge(s) }
+            if let r = result.routing {
+                var routing = record.routing ?? RStitchStats()
+                routing.merge(r)
+                record.routing = routing
+            }
             messages.append(.assistant(result.text))
             status.tokensPerSecond = seconds > 0 ? Double(result.tokens.count) / seconds : 0
             status.finished = true
@@ -224,6 +229,14 @@ public final class BenchRunner {
     /// A fresh generator for `method`.
     private func makeSession(_ method: MethodSpec) throws -> Session {
         if method.isBaseline { return .plain(Generator(model: target)) }
+        if method.draftAlone || method.router != nil {
+            guard let draft else { throw BenchError.missingDraftModel(method: method.label) }
+            if let difference = Tokenizer.differences(target.tokenizer, draft.tokenizer) {
+                throw EngineError.incompatibleDraft(target: target.name, draft: draft.name, difference: difference)
+            }
+            if let router = method.router { return .rstitch(try RStitchGenerator(llm: target, slm: draft, policy: router)) }
+            return .plain(Generator(model: draft))
+        }
         return .speculative(try SpeculativeGenerator(target: target, draftModel: method.options.usesDraftModel ? draft : nil,
                                                      options: method.options, seed: options.sampling.seed))
     }
@@ -232,12 +245,14 @@ public final class BenchRunner {
     private enum Session {
         case plain(Generator)
         case speculative(SpeculativeGenerator)
+        case rstitch(RStitchGenerator)
 
         /// Empties the target's cache (the drafter keeps what it learned from earlier turns).
         func reset() {
             switch self {
             case .plain(let g): g.reset()
             case .speculative(let g): g.reset()
+            case .rstitch(let g): g.reset()
             }
         }
 
@@ -245,6 +260,7 @@ public final class BenchRunner {
             switch self {
             case .plain(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
             case .speculative(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
+            case .rstitch(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
             }
         }
     }

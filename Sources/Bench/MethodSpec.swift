@@ -49,8 +49,15 @@ public enum MethodSpecError: Error, CustomStringConvertible, Equatable {
 /// where the drafters with a model head (model, hybrid, self, cross-vocab, chain) also take
 /// `vocab=N` or `vocab=FILE[:N]` (a trimmed draft head, as `--draft-vocab`),
 ///
-/// and for the speculative ones the verifier `v=greedy|sampling|top-beta` (default: greedy at
-/// temperature 0, speculative sampling otherwise) with `beta=` and `tau=` for top-β.
+/// and for the speculative ones the verifier `v=greedy|sampling|top-beta|confidence` (default: greedy
+/// at temperature 0, speculative sampling otherwise) with `beta=` and `tau=` for top-β and
+/// `lambda=` (the confidence tolerance λ) for confidence-modulated verification;
+///
+/// - `draft`: the draft model alone, decoding plainly (needs `--draft-model`; no parameters);
+/// - `rstitch[:slm=H,llm=H]` or `rstitch:share=F`: R-Stitch routing with the draft model as the
+///   small model, fixed normalized-entropy thresholds or one threshold steered to an LLM token
+///   share F (needs `--draft-model`).
+///
 /// The method's label is its spec as written.
 ///
 /// ```swift
@@ -88,9 +95,15 @@ public struct MethodSpec: Sendable, Equatable {
     public var treeNodes = 16
     /// Draft policy of a draft model (`policy=fixed|p-min|confidence`).
     public var draftPolicy: DraftPolicyKind?
+    /// λ of confidence-modulated verification (`lambda`).
+    public var confidenceTolerance: Float = 1
+    /// `draft`: the draft model alone.
+    public var draftAlone = false
+    /// `rstitch`: the routing policy.
+    public var router: RStitchPolicy?
 
     /// The names accepted before the colon.
-    public static let methodNames = ["ar", "model", "lookup", "suffix", "hybrid", "self", "cross-vocab", "chain"]
+    public static let methodNames = ["ar", "model", "lookup", "suffix", "hybrid", "self", "cross-vocab", "chain", "draft", "rstitch"]
     /// The label of the baseline.
     public static let baselineLabel = "ar"
     /// The baseline: plain decoding.
@@ -102,10 +115,17 @@ public struct MethodSpec: Sendable, Equatable {
     }
 
     /// True for the `ar` baseline.
-    public var isBaseline: Bool { drafter == .none }
+    public var isBaseline: Bool { drafter == .none && !draftAlone && router == nil }
 
-    /// Whether the method keeps the target's output exactly under greedy decoding (all but top-β).
-    public var isLossless: Bool { verifier != .topBeta }
+    /// Whether the method keeps the target's output exactly under greedy decoding (all speculative
+    /// methods but those with the top-β or confidence verifier; not `draft` or `rstitch`).
+    public var isLossless: Bool { verifier != .topBeta && verifier != .confidence && !draftAlone && router == nil }
+
+    /// Whether the method needs `--draft-model`.
+    public var needsDraftModel: Bool { draftAlone || router != nil || options.usesDraftModel }
+
+    /// How reports name the method's kind: the drafter, `none` for `ar`, `draft` or `rstitch`.
+    public var kindName: String { draftAlone ? "draft" : router != nil ? "rstitch" : drafter.rawValue }
 
     /// The engine options of a speculative method.
     public var options: SpeculationOptions {
@@ -124,6 +144,7 @@ public struct MethodSpec: Sendable, Equatable {
         o.treeWidth = treeWidth
         o.treeNodes = treeNodes
         o.draftPolicy = draftPolicy
+        o.confidenceTolerance = confidenceTolerance
         return o
     }
 
@@ -149,10 +170,13 @@ public struct MethodSpec: Sendable, Equatable {
         case "self": drafter = .selfSpeculative
         case "cross-vocab": drafter = .crossVocabulary
         case "chain": drafter = .chain
+        case "draft", "rstitch": drafter = .none
         default: throw MethodSpecError.unknownMethod(name, spec: spec)
         }
         var m = MethodSpec(label: spec, drafter: drafter)
-        let allowed = allowedParameters(drafter)
+        m.draftAlone = name == "draft"
+        if name == "rstitch" { m.router = .fixed(slm: RStitchDefaults.slmEntropy, llm: RStitchDefaults.llmEntropy) }
+        let allowed = name == "rstitch" ? ["slm", "llm", "share"] : allowedParameters(drafter)
         var seen = Set<String>()
         var pieces = (rest ?? "").split(separator: ",", omittingEmptySubsequences: false)
         if drafter == .chain {
@@ -180,6 +204,15 @@ public struct MethodSpec: Sendable, Equatable {
         }
         for key in ["beta", "tau"] where seen.contains(key) && m.verifier != .topBeta {
             throw MethodSpecError.topBetaParameterWithoutTopBeta(key, spec: spec)
+        }
+        if seen.contains("lambda") && m.verifier != .confidence {
+            throw MethodSpecError.invalid(spec: spec, reason: "'lambda' needs v=confidence")
+        }
+        if seen.contains("share") && (seen.contains("slm") || seen.contains("llm")) {
+            throw MethodSpecError.invalid(spec: spec, reason: "give either share=F or the thresholds slm=H,llm=H, not both")
+        }
+        if let router = m.router {
+            do { try router.validate() } catch { throw MethodSpecError.invalid(spec: spec, reason: "\(error)") }
         }
         if !m.isBaseline {
             do { try m.options.validate() } catch { throw MethodSpecError.invalid(spec: spec, reason: "\(error)") }
@@ -230,13 +263,13 @@ public struct MethodSpec: Sendable, Equatable {
     private static func allowedParameters(_ drafter: DrafterKind) -> [String] {
         switch drafter {
         case .none: return []
-        case .lookup: return ["min", "max", "k", "v", "beta", "tau", "cost", "tree", "nodes"]
-        case .model: return ["k", "p", "v", "beta", "tau", "vocab", "cost", "tree", "nodes", "policy"]
-        case .suffix: return ["k", "v", "beta", "tau", "cost", "tree", "nodes"]
-        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau", "vocab", "cost", "policy"]
-        case .selfSpeculative: return ["k", "p", "v", "beta", "tau", "vocab", "skip", "search", "cost"]
+        case .lookup: return ["min", "max", "k", "v", "beta", "tau", "lambda", "cost", "tree", "nodes"]
+        case .model: return ["k", "p", "v", "beta", "tau", "lambda", "vocab", "cost", "tree", "nodes", "policy"]
+        case .suffix: return ["k", "v", "beta", "tau", "lambda", "cost", "tree", "nodes"]
+        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau", "lambda", "vocab", "cost", "policy"]
+        case .selfSpeculative: return ["k", "p", "v", "beta", "tau", "lambda", "vocab", "skip", "search", "cost"]
         case .crossVocabulary: return ["k", "p", "vocab", "cost", "policy"]
-        case .chain: return ["min", "max", "k", "p", "v", "beta", "tau", "vocab", "skip", "search", "cost", "tree", "nodes", "policy"]
+        case .chain: return ["min", "max", "k", "p", "v", "beta", "tau", "lambda", "vocab", "skip", "search", "cost", "tree", "nodes", "policy"]
         }
     }
 
@@ -263,6 +296,23 @@ public struct MethodSpec: Sendable, Equatable {
             }
             tolerance = t
         case "search": skipSearchBudget = try int(atLeast: 1)
+        case "lambda":
+            guard let t = Float(value), t.isFinite, t >= 0 else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "a number >= 0")
+            }
+            confidenceTolerance = t
+        case "slm", "llm":
+            guard let h = Float(value), !h.isNaN, h >= 0 else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "a normalized entropy >= 0 (inf: never)")
+            }
+            var (slm, llm) = (RStitchDefaults.slmEntropy, RStitchDefaults.llmEntropy)
+            if case .fixed(let s, let l)? = router { (slm, llm) = (s, l) }
+            router = key == "slm" ? .fixed(slm: h, llm: llm) : .fixed(slm: slm, llm: h)
+        case "share":
+            guard let f = Float(value), f >= 0, f <= 1 else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "a share in [0, 1]")
+            }
+            router = .adaptive(llmShare: f)
         case "cost":
             guard value == "on" || value == "off" else { throw MethodSpecError.badValue(parameter: key, value: value, expected: "on or off") }
             costModel = value == "on"
@@ -280,7 +330,7 @@ public struct MethodSpec: Sendable, Equatable {
             }
         case "v":
             guard let v = VerifierKind(rawValue: value) else {
-                throw MethodSpecError.badValue(parameter: key, value: value, expected: "one of greedy, sampling, top-beta, auto")
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "one of greedy, sampling, top-beta, confidence, auto")
             }
             verifier = v
         default:

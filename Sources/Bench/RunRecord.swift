@@ -25,6 +25,8 @@ public struct RunRecord: Sendable, Equatable, Codable {
     public var speculation: SpeculationStats
     /// Why each turn ended (`eos`, `max_tokens`, …).
     public var stopReasons: [String]
+    /// Which model wrote what (`rstitch` methods only).
+    public var routing: RStitchStats?
 
     public init(questionID: QuestionID, category: String, method: String, tokens: [Int32], turnTokens: [Int],
                 seconds: Double, prefillSeconds: Double = 0, speculation: SpeculationStats = SpeculationStats(),
@@ -53,7 +55,7 @@ public struct RunRecord: Sendable, Equatable, Codable {
         case draftedByPosition = "drafted_by_position", acceptedByPosition = "accepted_by_position"
         case draftSeconds = "draft_seconds", verifySeconds = "verify_seconds", stopReasons = "stop_reasons"
         case treeSteps = "tree_steps", treeNodes = "tree_nodes", treeAccepted = "tree_accepted", maxTreeNodes = "max_tree_nodes"
-        case speculationOff = "speculation_off", probes, verifiedSizes = "verified_sizes"
+        case speculationOff = "speculation_off", probes, verifiedSizes = "verified_sizes", routing
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -80,6 +82,7 @@ public struct RunRecord: Sendable, Equatable, Codable {
         try c.encode(speculation.probes, forKey: .probes)
         try c.encode(speculation.verifiedSizes, forKey: .verifiedSizes)
         try c.encode(stopReasons, forKey: .stopReasons)
+        try c.encodeIfPresent(routing, forKey: .routing)
         try c.encode(turnTokens, forKey: .turnTokens)
         try c.encode(tokens, forKey: .tokens)
     }
@@ -110,6 +113,7 @@ public struct RunRecord: Sendable, Equatable, Codable {
         s.verifiedSizes = try c.decodeIfPresent([Int].self, forKey: .verifiedSizes) ?? []
         speculation = s
         stopReasons = try c.decodeIfPresent([String].self, forKey: .stopReasons) ?? []
+        routing = try c.decodeIfPresent(RStitchStats.self, forKey: .routing)
     }
 }
 

@@ -62,6 +62,8 @@ public struct GenerationResult: Sendable {
     public var stopReason: StopReason
     /// Drafting and verification counts (speculative generation only).
     public var speculation: SpeculationStats?
+    /// Which model wrote what (R-Stitch generation only).
+    public var routing: RStitchStats?
 
     public init(promptTokens: [Int32], tokens: [Int32], text: String, stats: GenerationStats, stopReason: StopReason,
                 speculation: SpeculationStats? = nil) {

@@ -68,6 +68,8 @@ public enum VerifierKind: String, Sendable, CaseIterable, Codable {
     case sampling
     /// SpecDec's top-β tolerance verification (lossy).
     case topBeta = "top-beta"
+    /// Confidence-modulated verification (lossy; ``ConfidenceVerifier``).
+    case confidence
 }
 
 /// How to speculate: the drafter, the verifier and their parameters (the CLI maps onto this).
@@ -85,6 +87,8 @@ public struct SpeculationOptions: Sendable {
     public var topBeta = 3
     /// τ (log-probability tolerance) of top-β verification.
     public var tolerance: Float = 1
+    /// λ of confidence-modulated verification (`--confidence-tolerance`; 0 = greedy).
+    public var confidenceTolerance: Float = 1
     /// Suffix tree depth and global memory bound (nodes).
     public var suffixMaxDepth = 64
     public var suffixMaxNodes = 1 << 20
@@ -187,6 +191,9 @@ public struct SpeculationOptions: Sendable {
         }
         guard topBeta >= 1 else { throw EngineError.invalidParameter("--top-beta must be >= 1, got \(topBeta)") }
         guard tolerance >= 0, tolerance.isFinite else { throw EngineError.invalidParameter("--tolerance must be >= 0, got \(tolerance)") }
+        guard confidenceTolerance >= 0, confidenceTolerance.isFinite else {
+            throw EngineError.invalidParameter("--confidence-tolerance must be >= 0, got \(confidenceTolerance)")
+        }
         guard skipSearchBudget >= 0 else { throw EngineError.invalidParameter("the skip search budget must be >= 0") }
         if case .size(let n)? = draftVocabulary, n < 1 { throw EngineError.invalidParameter("--draft-vocab must be >= 1") }
         guard treeWidth >= 1 else { throw EngineError.invalidParameter("--tree-width must be >= 1, got \(treeWidth)") }
@@ -207,6 +214,11 @@ public struct SpeculationOptions: Sendable {
             return GreedyVerifier()
         case .sampling: return SpeculativeSamplingVerifier()
         case .topBeta: return try TopBetaVerifier(beta: topBeta, tau: tolerance)
+        case .confidence:
+            guard sampling.isGreedy else {
+                throw EngineError.invalidParameter("--verifier confidence is a greedy-decoding method: it needs --temperature 0")
+            }
+            return try ConfidenceVerifier(tolerance: confidenceTolerance)
         }
     }
 
@@ -271,6 +283,7 @@ public struct SpeculationOptions: Sendable {
 
     /// The draft policy on a draft-model drafter.
     private func apply(to model: DraftModelDrafter) {
+        model.recordsConfidence = verifier == .confidence
         switch effectiveDraftPolicy {
         case .fixed: model.minProbability = 0
         case .pMin: model.minProbability = draftMinProbability

@@ -47,8 +47,8 @@ struct Bench: ParsableCommand {
     func validate() throws {
         let parsed: [MethodSpec]
         do { parsed = try MethodSpec.parseList(methods) } catch { throw ValidationError("\(error)") }
-        if parsed.contains(where: { $0.options.usesDraftModel }) && draftModel == nil {
-            throw ValidationError("a method with a draft model (model, hybrid, cross-vocab, or a chain with one) needs --draft-model")
+        if parsed.contains(where: { $0.needsDraftModel }) && draftModel == nil {
+            throw ValidationError("a method with a draft model (model, hybrid, cross-vocab, draft, rstitch, or a chain with one) needs --draft-model")
         }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
         if !(temperature >= 0 && temperature.isFinite) { throw ValidationError("--temperature must be >= 0") }
@@ -69,7 +69,7 @@ struct Bench: ParsableCommand {
 
             let target = try modelOptions.load()
             var draft: LoadedModel?
-            if methodList.contains(where: { $0.options.usesDraftModel }), let draftModel {
+            if methodList.contains(where: { $0.needsDraftModel }), let draftModel {
                 // Always a separate instance, even for the target's own file: the drafter owns its KV cache.
                 draft = try LoadedModel(draftModel, contextLength: modelOptions.context, threads: modelOptions.threads)
             }

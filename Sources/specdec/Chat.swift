@@ -18,12 +18,8 @@ struct Chat: ParsableCommand {
         try reportingErrors {
             try checkKernels(noticePortable: true)
             let model = try modelOptions.load()
-            let plain = Generator(model: model)
-            let speculative = speculation.isSpeculative
-                ? try SpeculativeGenerator(target: model, draftModel: try speculation.loadDraft(context: modelOptions.context,
-                                                                                                  threads: modelOptions.threads),
-                                           options: speculation.options, seed: sampling.seed)
-                : nil
+            let session = try speculation.makeSession(model: model, seed: sampling.seed, context: modelOptions.context,
+                                                      threads: modelOptions.threads)
             var messages: [ChatMessage] = []
             if let system { messages.append(ChatMessage(role: "system", content: system)) }
             let interactive = isatty(0) != 0
@@ -36,8 +32,7 @@ struct Chat: ParsableCommand {
                 if input == "/quit" || input == "/exit" { break }
                 if input == "/reset" {
                     messages.removeAll { $0.role != "system" }
-                    plain.reset()
-                    speculative?.reset()
+                    session.reset()
                     note("(conversation cleared)")
                     continue
                 }
@@ -49,8 +44,7 @@ struct Chat: ParsableCommand {
                     continue
                 }
                 let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters)
-                let result = try speculative?.generate(prompt: prompt, options: options) { emit($0); return true }
-                    ?? plain.generate(prompt: prompt, options: options) { emit($0); return true }
+                let result = try session.generate(prompt: prompt, options: options) { emit($0); return true }
                 emit("\n")
                 note(String(format: "[%d tokens, %.1f tokens/s]", result.stats.generatedTokens, result.stats.tokensPerSecond))
                 messages.append(ChatMessage(role: "assistant", content: result.text))

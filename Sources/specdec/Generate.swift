@@ -39,15 +39,9 @@ struct Generate: ParsableCommand {
                 if format == .text { emit(piece) }
                 return true
             }
-            let result: GenerationResult
-            if speculation.isSpeculative {
-                let draft = try speculation.loadDraft(context: modelOptions.context, threads: modelOptions.threads)
-                let generator = try SpeculativeGenerator(target: model, draftModel: draft, options: speculation.options,
-                                                         seed: sampling.seed)
-                result = try generator.generate(prompt: tokens, options: options, onText: onText)
-            } else {
-                result = try Generator(model: model).generate(prompt: tokens, options: options, onText: onText)
-            }
+            let session = try speculation.makeSession(model: model, seed: sampling.seed, context: modelOptions.context,
+                                                      threads: modelOptions.threads)
+            let result = try session.generate(prompt: tokens, options: options, onText: onText)
             switch format {
             case .text:
                 emit("\n")
@@ -58,10 +52,15 @@ struct Generate: ParsableCommand {
                     note(String(format: "[speculation: %d steps, %d drafted, %d accepted, mean accepted tokens per step %.2f]",
                                 sp.draftSteps, sp.drafted, sp.accepted, sp.meanAccepted))
                 }
+                if let r = result.routing {
+                    note(String(format: "[rstitch: %d tokens by the small model, %d by the large (share %.2f), %d switches to it, %d back]",
+                                r.slmTokens, r.llmTokens, r.llmTokenShare, r.switchesToLLM, r.switchesToSLM))
+                }
             case .json:
                 let out = GenerateJSON(promptTokens: result.promptTokens, tokens: result.tokens, text: result.text,
                                        stopReason: result.stopReason.rawValue, kernels: KernelSet.active.rawValue,
-                                       stats: GenerateStatsJSON(generation: result.stats, speculation: result.speculation))
+                                       stats: GenerateStatsJSON(generation: result.stats, speculation: result.speculation),
+                                       routing: result.routing)
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 emit(String(decoding: try enc.encode(out), as: UTF8.self) + "\n")
@@ -79,9 +78,11 @@ struct GenerateJSON: Encodable {
     /// The kernel set that ran (``KernelSet/active``).
     var kernels: String
     var stats: GenerateStatsJSON
+    /// R-Stitch counts (`--router rstitch` only).
+    var routing: RStitchStats?
 
     enum CodingKeys: String, CodingKey {
-        case promptTokens = "prompt_tokens", tokens, text, stopReason = "stop_reason", kernels, stats
+        case promptTokens = "prompt_tokens", tokens, text, stopReason = "stop_reason", kernels, stats, routing
     }
 }
 

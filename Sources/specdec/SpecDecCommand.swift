@@ -8,7 +8,7 @@ struct SpecDecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "specdec",
         abstract: "SpecDec: a speculative-decoding LLM inference engine for GGUF models.",
-        subcommands: [Generate.self, Chat.self, Tokenize.self, Speed.self, Bench.self, CalibrateVocab.self, CalibrateSkip.self, Pull.self, Models.self],
+        subcommands: [Generate.self, Chat.self, Tokenize.self, Speed.self, Bench.self, Eval.self, CalibrateVocab.self, CalibrateSkip.self, Pull.self, Models.self],
         defaultSubcommand: nil)
 }
 

@@ -40,10 +40,26 @@ struct SpeculationCLIOptions: ParsableArguments {
     var draftPMin: Float = 0
     @Option(name: .customLong("lookup-min"), help: "Shortest n-gram prompt lookup matches.") var lookupMin: Int = 2
     @Option(name: .customLong("lookup-max"), help: "Longest n-gram prompt lookup matches.") var lookupMax: Int = 4
-    @Option(help: "Verifier: auto (greedy at temperature 0, else sampling), greedy, sampling, top-beta.")
+    @Option(help: "Verifier: auto (greedy at temperature 0, else sampling), greedy, sampling, top-beta, confidence (lossy).")
     var verifier: VerifierKind = .auto
     @Option(name: .customLong("top-beta"), help: "β of top-β verification (lossy; 1 = greedy).") var topBeta: Int = 3
     @Option(help: "τ of top-β verification: log-probability tolerance to the top token.") var tolerance: Float = 1
+    @Option(name: .customLong("confidence-tolerance"), help: """
+        λ of --verifier confidence (lossy, greedy only): accept a draft token within λ·c nats of the target's top token,         c the drafter's confidence (0 = greedy).
+        """) var confidenceTolerance: Float = 1
+
+    @Option(help: """
+        Router: rstitch (R-Stitch: the --draft-model writes tokens it is confident about, --model the others; lossy)         or none (default).
+        """) var router: String?
+    @Option(name: .customLong("rstitch-slm-entropy"),
+            help: "R-Stitch: the small model hands a token to the large one at this normalized entropy or above (inf: never).")
+    var rstitchSLMEntropy: Float?
+    @Option(name: .customLong("rstitch-llm-entropy"),
+            help: "R-Stitch: the large model hands back after a token below this normalized entropy (0: never).")
+    var rstitchLLMEntropy: Float?
+    @Option(name: .customLong("rstitch-llm-share"),
+            help: "R-Stitch, adaptive: steer one threshold so that the large model writes this share of the tokens (0…1).")
+    var rstitchLLMShare: Float?
 
     var drafterKind: DrafterKind { (try? parsedOptions().drafter) ?? .none }
 
@@ -79,7 +95,33 @@ struct SpeculationCLIOptions: ParsableArguments {
         o.verifier = verifier
         o.topBeta = topBeta
         o.tolerance = tolerance
+        o.confidenceTolerance = confidenceTolerance
         return o
+    }
+
+    /// The R-Stitch policy when `--router rstitch` is given (nil: no router).
+    func routerPolicy() throws -> RStitchPolicy? {
+        switch router {
+        case nil, "none":
+            if rstitchSLMEntropy != nil || rstitchLLMEntropy != nil || rstitchLLMShare != nil {
+                throw ValidationError("the --rstitch-* options need --router rstitch")
+            }
+            return nil
+        case "rstitch":
+            let policy: RStitchPolicy
+            if let share = rstitchLLMShare {
+                guard rstitchSLMEntropy == nil && rstitchLLMEntropy == nil else {
+                    throw ValidationError("give either --rstitch-llm-share or the --rstitch-*-entropy thresholds, not both")
+                }
+                policy = .adaptive(llmShare: share)
+            } else {
+                policy = .fixed(slm: rstitchSLMEntropy ?? RStitchDefaults.slmEntropy, llm: rstitchLLMEntropy ?? RStitchDefaults.llmEntropy)
+            }
+            do { try policy.validate() } catch { throw ValidationError("\(error)") }
+            return policy
+        case let other?:
+            throw ValidationError("--router must be rstitch or none, got '\(other)'")
+        }
     }
 
     /// Speculation is used unless the drafter is none and the verifier is left alone.
@@ -91,6 +133,12 @@ struct SpeculationCLIOptions: ParsableArguments {
             o = try parsedOptions()
             try o.validate()
         } catch { throw ValidationError("\(error)") }
+        if try routerPolicy() != nil {
+            guard draftModel != nil else { throw ValidationError("--router rstitch needs --draft-model (the small model)") }
+            guard drafter == nil else { throw ValidationError("--router rstitch does not draft: leave out --drafter") }
+            guard verifier == .auto else { throw ValidationError("--router rstitch does not verify: leave out --verifier") }
+            return
+        }
         if o.usesDraftModel && draftModel == nil {
             throw ValidationError("--drafter \(drafter ?? o.drafter.rawValue) needs --draft-model")
         }
@@ -98,7 +146,47 @@ struct SpeculationCLIOptions: ParsableArguments {
 
     /// Loads the draft model when one is needed.
     func loadDraft(context: Int?, threads: Int?) throws -> LoadedModel? {
-        guard options.usesDraftModel, let draftModel else { return nil }
+        let routed = (try? routerPolicy()) != nil
+        guard options.usesDraftModel || routed, let draftModel else { return nil }
         return try LoadedModel(draftModel, contextLength: context, threads: threads)
+    }
+
+    /// The generator these options ask for on `model`: R-Stitch, speculative, or plain.
+    func makeSession(model: LoadedModel, seed: UInt64, context: Int?, threads: Int?) throws -> CLISession {
+        if let policy = try routerPolicy() {
+            guard let slm = try loadDraft(context: context, threads: threads) else {
+                throw ValidationError("--router rstitch needs --draft-model (the small model)")
+            }
+            return .rstitch(try RStitchGenerator(llm: model, slm: slm, policy: policy))
+        }
+        if isSpeculative {
+            let draft = try loadDraft(context: context, threads: threads)
+            return .speculative(try SpeculativeGenerator(target: model, draftModel: draft, options: options, seed: seed))
+        }
+        return .plain(Generator(model: model))
+    }
+}
+
+/// Plain, speculative or R-Stitch generation behind one interface (generate and chat).
+enum CLISession {
+    case plain(Generator)
+    case speculative(SpeculativeGenerator)
+    case rstitch(RStitchGenerator)
+
+    func generate(prompt: [Int32], options: GenerationOptions, onText: (String) -> Bool) throws -> GenerationResult {
+        switch self {
+        case .plain(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
+        case .speculative(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
+        case .rstitch(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
+        }
+    }
+
+    /// Forgets the cached conversation.
+    func reset() {
+        switch self {
+        case .plain(let g): g.reset()
+        case .speculative(let g): g.reset()
+        case .rstitch(let g): g.reset()
+        }
     }
 }

@@ -45,6 +45,33 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertNotNil(parseError("cross-vocab:v=top-beta"))
     }
 
+    func testTheQualityMethodsParse() throws {
+        let list = try MethodSpec.parseList("draft;rstitch:slm=0.2,llm=0.05;rstitch:share=0.3;rstitch;model:k=4,v=confidence,lambda=2")
+        XCTAssertEqual(list.map(\.label), ["ar", "draft", "rstitch:slm=0.2,llm=0.05", "rstitch:share=0.3", "rstitch",
+                                           "model:k=4,v=confidence,lambda=2"])
+        XCTAssertTrue(list[1].draftAlone)
+        XCTAssertEqual(list[2].router, .fixed(slm: 0.2, llm: 0.05))
+        XCTAssertEqual(list[3].router, .adaptive(llmShare: 0.3))
+        XCTAssertEqual(list[4].router, .fixed(slm: RStitchDefaults.slmEntropy, llm: RStitchDefaults.llmEntropy))
+        XCTAssertEqual(list[5].verifier, .confidence)
+        XCTAssertEqual(list[5].options.confidenceTolerance, 2)
+        for m in list.dropFirst() {
+            XCTAssertFalse(m.isBaseline, m.label)
+            XCTAssertFalse(m.isLossless, m.label)
+            XCTAssertTrue(m.needsDraftModel, m.label)
+        }
+        XCTAssertEqual(list[1].kindName, "draft")
+        XCTAssertEqual(list[2].kindName, "rstitch")
+        XCTAssertEqual(try MethodSpec.parse("rstitch:slm=inf").router, .fixed(slm: .infinity, llm: RStitchDefaults.llmEntropy))
+        XCTAssertFalse(try MethodSpec.parse("lookup").needsDraftModel)
+        // Refused: a share outside [0, 1], a share with thresholds, negative thresholds, λ without
+        // the confidence verifier, parameters of `draft`.
+        for bad in ["rstitch:share=1.5", "rstitch:share=0.3,slm=0.1", "rstitch:slm=-1", "rstitch:llm=x", "model:lambda=1",
+                    "model:v=confidence,lambda=-1", "draft:k=3", "rstitch:k=4"] {
+            XCTAssertNotNil(parseError(bad), bad)
+        }
+    }
+
     func testEveryMethodParsesWithItsParameters() throws {
         let lookup = try MethodSpec.parse("lookup:min=2,max=4,k=8")
         XCTAssertEqual(lookup.drafter, .lookup)
@@ -102,7 +129,7 @@ final class MethodSpecTests: XCTestCase {
 
     func testAnUnknownParameterNamesTheAllowedOnes() {
         XCTAssertEqual(parseError("suffix:min=2"),
-                       .unknownParameter("min", method: "suffix", allowed: ["k", "v", "beta", "tau", "cost", "tree", "nodes"]))
+                       .unknownParameter("min", method: "suffix", allowed: ["k", "v", "beta", "tau", "lambda", "cost", "tree", "nodes"]))
         XCTAssertEqual(parseError("ar:k=4"), .unknownParameter("k", method: "ar", allowed: []))
         XCTAssertTrue(parseError("ar:k=4")?.description.contains("takes no parameters") ?? false)
         XCTAssertEqual(parseError("model:k"), .malformedParameter("k", spec: "model:k"))
@@ -112,10 +139,10 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertEqual(parseError("model:k=0"), .badValue(parameter: "k", value: "0", expected: "an integer >= 1"))
         XCTAssertEqual(parseError("model:k=four"), .badValue(parameter: "k", value: "four", expected: "an integer >= 1"))
         XCTAssertEqual(parseError("lookup:v=beam"),
-                       .badValue(parameter: "v", value: "beam", expected: "one of greedy, sampling, top-beta, auto"))
+                       .badValue(parameter: "v", value: "beam", expected: "one of greedy, sampling, top-beta, confidence, auto"))
         XCTAssertEqual(parseError("model:v=top-beta,tau=-1"), .badValue(parameter: "tau", value: "-1", expected: "a number >= 0"))
         XCTAssertEqual(parseError("model:p=1.5"), .badValue(parameter: "p", value: "1.5", expected: "a probability in [0, 1]"))
-        XCTAssertEqual(parseError("lookup:p=0.5"), .unknownParameter("p", method: "lookup", allowed: ["min", "max", "k", "v", "beta", "tau", "cost", "tree", "nodes"]))
+        XCTAssertEqual(parseError("lookup:p=0.5"), .unknownParameter("p", method: "lookup", allowed: ["min", "max", "k", "v", "beta", "tau", "lambda", "cost", "tree", "nodes"]))
         guard case .invalid(let spec, _)? = parseError("lookup:min=5,max=3") else { return XCTFail("expected invalid") }
         XCTAssertEqual(spec, "lookup:min=5,max=3")
     }

@@ -226,6 +226,47 @@ final class CLITests: XCTestCase {
         }
     }
 
+    func testBadRouterAndConfidenceOptionsAreRejectedBeforeLoading() throws {
+        for (args, needle) in [(["--router", "rstitch"], "--draft-model"), (["--router", "magic", "--draft-model", "y"], "--router"),
+                               (["--rstitch-slm-entropy", "0.1"], "--router rstitch"),
+                               (["--router", "rstitch", "--draft-model", "y", "--rstitch-llm-share", "2"], "share"),
+                               (["--router", "rstitch", "--draft-model", "y", "--rstitch-llm-share", "0.3", "--rstitch-slm-entropy", "0.1"],
+                                "not both"),
+                               (["--router", "rstitch", "--draft-model", "y", "--rstitch-slm-entropy=-1"], "threshold"),
+                               (["--router", "rstitch", "--draft-model", "y", "--drafter", "lookup"], "--drafter"),
+                               (["--verifier", "confidence", "--drafter", "lookup", "--confidence-tolerance=-1"], "--confidence-tolerance")] {
+            let r = try run(["generate", "--model", "x", "--prompt", "hi"] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(args): \(r.stderr)")
+        }
+    }
+
+    /// `--router rstitch` with an infinite SLM threshold is the small model alone, and with 0 the large
+    /// one, token for token; the JSON says who wrote what.
+    func testRStitchLimitsAreEachModelAloneThroughTheCLI() throws {
+        let large = try tinyPath()
+        var spec = TinyModel.Spec(architecture: "qwen2")
+        spec.weightScale = 3
+        spec.seed = 2
+        let small = try TinyModel.write(spec, name: "tiny-small")
+        func tokens(_ args: [String]) throws -> ([Int], [String: Any]) {
+            let r = try run(["generate", "--prompt", "the cat", "--max-tokens", "12", "--format", "json", "--threads", "1"] + args)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return (obj["tokens"] as? [Int] ?? [], obj)
+        }
+        let (plainSmall, _) = try tokens(["--model", small])
+        let (plainLarge, _) = try tokens(["--model", large])
+        XCTAssertNotEqual(plainSmall, plainLarge)
+        let (slmAlone, obj) = try tokens(["--model", large, "--draft-model", small, "--router", "rstitch", "--rstitch-slm-entropy", "inf"])
+        XCTAssertEqual(slmAlone, plainSmall)
+        let routing = try XCTUnwrap(obj["routing"] as? [String: Any])
+        XCTAssertEqual(routing["slm_tokens"] as? Int, slmAlone.count)
+        XCTAssertEqual(routing["llm_tokens"] as? Int, 0)
+        let (llmAlone, _) = try tokens(["--model", large, "--draft-model", small, "--router", "rstitch", "--rstitch-slm-entropy", "0"])
+        XCTAssertEqual(llmAlone, plainLarge)
+    }
+
     func testBadDrafterSpellingsAreRejectedBeforeLoading() throws {
         for (args, needle) in [(["--drafter", "chain:bogus"], "chain step"), (["--drafter", "magic"], "unknown drafter"),
                                (["--drafter", "cross-vocab"], "--draft-model"), (["--drafter", "self", "--draft-vocab", "0"], "--draft-vocab")] {

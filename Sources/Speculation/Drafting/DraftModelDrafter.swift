@@ -57,6 +57,10 @@ public final class DraftModelDrafter: Drafter {
     /// exactly the distribution over the subset the token was drawn from (zero elsewhere), so
     /// speculative sampling stays lossless and greedy output unchanged.
     public let head: TrimmedHead?
+    /// Record each draft token's confidence (``Draft/confidences``) for ``ConfidenceVerifier``
+    /// (one pass over the logits row per token; off by default).
+    public var recordsConfidence = false
+    private let confidenceRule = ConfidencePolicy()
     private var rng = SplitMix64(seed: 0)
     private var needsReseed = true
 
@@ -133,9 +137,11 @@ public final class DraftModelDrafter: Drafter {
         // Draft k tokens autoregressively; the last one is not evaluated.
         var tokens: [Int32] = []
         var distributions: [TokenDistribution] = []
+        var confidences: [Float] = []
         tokens.reserveCapacity(k)
         treeSlots = nil
         for i in 0..<k {
+            if recordsConfidence { confidences.append(confidenceRule.confidence(logits[logits.rows - 1])) }
             if let confidence, !confidence.extends(confidence.confidence(logits[logits.rows - 1])) {
                 stoppedByConfidence += 1
                 break
@@ -154,7 +160,8 @@ public final class DraftModelDrafter: Drafter {
             evaluatedTokens += 1
         }
         lastHeight = tokens.count
-        return Draft(tokens: tokens, distributions: distributions)
+        return Draft(tokens: tokens, distributions: distributions,
+                     confidences: recordsConfidence ? Array(confidences.prefix(tokens.count)) : nil)
     }
 
     /// Syncs the cache with `context` (see the type's documentation) and returns the logits of its last token.
@@ -196,7 +203,7 @@ public final class DraftModelDrafter: Drafter {
         }
         guard var logits = try sync(context) else { return .empty }
         let base = model.position
-        struct Node { var token: Int32; var parent: Int; var score: Float; var q: TokenDistribution?; var depth: Int }
+        struct Node { var token: Int32; var parent: Int; var score: Float; var q: TokenDistribution?; var depth: Int; var c: Float }
         var nodes: [Node] = []
         var slots: [Int?] = []
         // Rows to expand: (row in `logits`, node index or −1 for the context, its score, depth of its children).
@@ -205,9 +212,10 @@ public final class DraftModelDrafter: Drafter {
             var fresh: [Int] = []
             for e in expanding {
                 let row = logits[e.row]
+                let c = recordsConfidence ? confidenceRule.confidence(row) : 0
                 for child in children(of: row, sampling: sampling, maxWidth: budget.maxWidth) {
                     guard Int(child.token) < targetVocabularySize else { continue }
-                    nodes.append(Node(token: child.token, parent: e.node, score: e.score * child.p, q: child.q, depth: depth))
+                    nodes.append(Node(token: child.token, parent: e.node, score: e.score * child.p, q: child.q, depth: depth, c: c))
                     slots.append(nil)
                     fresh.append(nodes.count - 1)
                 }
@@ -244,7 +252,7 @@ public final class DraftModelDrafter: Drafter {
         let distributions: [TokenDistribution]? = sampling.isGreedy ? nil : kept.map { nodes[$0].q ?? TokenDistribution(tokens: [nodes[$0].token], probabilities: [1]) }
         return Draft(tokens: kept.map { nodes[$0].token }, distributions: distributions,
                      parents: kept.map { nodes[$0].parent < 0 ? -1 : newIndex[nodes[$0].parent] ?? -1 },
-                     scores: kept.map { nodes[$0].score })
+                     scores: kept.map { nodes[$0].score }, confidences: recordsConfidence ? kept.map { nodes[$0].c } : nil)
     }
 
     /// The children a node with logits `row` proposes: token, its draft probability, and (sampling)

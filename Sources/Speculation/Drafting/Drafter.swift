@@ -22,15 +22,22 @@ public struct Draft: Sendable, Equatable {
     /// of draft probabilities, or of empirical continuation shares, along its path; never larger than
     /// its parent's). The cost model cuts scored trees to their best nodes.
     public var scores: [Float]?
+    /// Optional, per token: the drafter's confidence in [0, 1] in the distribution the token came
+    /// from (``ConfidencePolicy/confidence(_:)``: entropy and top-1/top-2 margin), recorded by a draft
+    /// model when ``DraftModelDrafter/recordsConfidence`` is set; ``ConfidenceVerifier`` reads it.
+    public var confidences: [Float]?
 
-    public init(tokens: [Int32], distributions: [TokenDistribution]? = nil, parents: [Int]? = nil, scores: [Float]? = nil) {
+    public init(tokens: [Int32], distributions: [TokenDistribution]? = nil, parents: [Int]? = nil, scores: [Float]? = nil,
+                confidences: [Float]? = nil) {
         precondition(distributions == nil || distributions?.count == tokens.count, "one distribution per draft token")
         precondition(parents == nil || parents?.count == tokens.count, "one parent per draft token")
         precondition(scores == nil || scores?.count == tokens.count, "one score per draft token")
+        precondition(confidences == nil || confidences?.count == tokens.count, "one confidence per draft token")
         self.tokens = tokens
         self.distributions = distributions
         self.parents = parents
         self.scores = scores
+        self.confidences = confidences
     }
 
     /// A draft with no tokens (the round then decodes one token, as plain decoding does).
@@ -63,7 +70,8 @@ public struct Draft: Sendable, Equatable {
     public func prefix(_ count: Int) -> Draft {
         let n = max(0, min(count, tokens.count))
         return Draft(tokens: Array(tokens[..<n]), distributions: distributions.map { Array($0[..<n]) },
-                     parents: parents.map { Array($0[..<n]) }, scores: scores.map { Array($0[..<n]) })
+                     parents: parents.map { Array($0[..<n]) }, scores: scores.map { Array($0[..<n]) },
+                     confidences: confidences.map { Array($0[..<n]) })
     }
 
     /// The sub-tree of the nodes `keep` (each node's parent must be kept too), renumbered in their
@@ -74,7 +82,8 @@ public struct Draft: Sendable, Equatable {
         for (j, i) in kept.enumerated() { newIndex[i] = j }
         let p = parentIndices
         return Draft(tokens: kept.map { tokens[$0] }, distributions: distributions.map { d in kept.map { d[$0] } },
-                     parents: kept.map { p[$0] < 0 ? -1 : newIndex[p[$0]] ?? -1 }, scores: scores.map { s in kept.map { s[$0] } })
+                     parents: kept.map { p[$0] < 0 ? -1 : newIndex[p[$0]] ?? -1 }, scores: scores.map { s in kept.map { s[$0] } },
+                     confidences: confidences.map { c in kept.map { c[$0] } })
     }
 
     /// The tokens of the root-to-node path ending at `node`.
