@@ -126,7 +126,12 @@ public final class SpeculativeDecoder: @unchecked Sendable {
             let plan = costModel.plan()
             probe = plan.probe
             k = min(k, plan.length)
-            if plan.length == 0 { stats.speculationOff += 1 }
+            // A drafter that must first catch up (a draft model's prompt) drafts only when that pays.
+            if k > 0, !costModel.catchUpPays(tokens: drafter.catchUpTokens(context: context), remaining: maxNewTokens, length: k) {
+                k = 0
+                probe = false
+            }
+            if k == 0 { stats.speculationOff += 1 }
             if probe { stats.probes += 1 }
         }
 

@@ -73,6 +73,53 @@ final class CostModelTests: XCTestCase {
         XCTAssertGreaterThan(model.acceptance[0], 0.9)
     }
 
+    func testACatchUpIsPaidOnlyWhenTheRestOfTheRequestCanRepayIt() {
+        // V(n) = 1 + (n − 1)/31 · 3 (V(32) = 4: 0.125 per batched token); free drafts, α from the prior.
+        let model = CostModel(profile: ForwardCostProfile(sizes: [1, 32], seconds: [1, 4]), maxDraft: 4, prior: 0.9)
+        model.optimism = 0
+        XCTAssertEqual(model.catchUpSecondsPerToken, 0.125 * 0.5, accuracy: 1e-12)  // ratio 0.5 before c is known
+        let k = model.plan().length
+        XCTAssertGreaterThan(k, 0)
+        let perToken = model.expectedSeconds(chain: k) / model.expectedTokens(chain: k)
+        let saving = 1 - perToken  // per committed token
+        // Break-even: n · 0.0625 = remaining · saving.
+        let remaining = 100
+        let breakEven = Double(remaining) * saving / 0.0625
+        XCTAssertTrue(model.catchUpPays(tokens: Int(breakEven * 0.9), remaining: remaining, length: k))
+        XCTAssertFalse(model.catchUpPays(tokens: Int(breakEven * 1.1) + 1, remaining: remaining, length: k))
+        XCTAssertTrue(model.catchUpPays(tokens: 0, remaining: 1, length: k))
+        XCTAssertFalse(model.catchUpPays(tokens: 5, remaining: 0, length: k))
+        // Once c is observed (0.25 of V(1)), the catch-up is priced at that ratio.
+        model.observe(height: 4, accepted: 4, draftSeconds: 1, draftedTokens: 4)
+        XCTAssertEqual(model.catchUpSecondsPerToken, 0.125 * 0.25, accuracy: 1e-12)
+    }
+
+    func testALongPromptWithAShortBudgetIsDecodedPlainlyAndTheDraftModelNeverPrefills() throws {
+        let target = try Tiny.model("llama", seed: 1, weightScale: 2)
+        let draftModel = try Tiny.model("llama", seed: 2, weightScale: 2)
+        // Drafting costs half a plain token per token and verification is expensive: a 120-token
+        // catch-up is never repaid within 4 tokens, and is within 60 after a short prompt.
+        let profile = ForwardCostProfile(sizes: [1, 32], seconds: [1, 8])
+        let long = (0..<120).map { Int32(($0 * 7) % 200 + 3) }
+        let reference = try Tiny.greedy(target, prompt: long, count: 4)
+        let drafter = try DraftModelDrafter(draft: draftModel, target: target)
+        let decoder = try SpeculativeDecoder(target: target, drafter: drafter, verifier: GreedyVerifier(),
+                                             sampling: SamplingParameters(), draftLength: 4)
+        decoder.costModel = CostModel(profile: profile, maxDraft: 4, prior: 0.9)
+        XCTAssertEqual(try decoder.generate(prompt: long, maxNewTokens: 4), reference)
+        XCTAssertEqual(decoder.stats.drafted, 0)
+        // Every round but the last (a budget of one token leaves no room for a draft) was turned off.
+        XCTAssertEqual(decoder.stats.speculationOff, decoder.stats.draftSteps - 1)
+        XCTAssertEqual(drafter.evaluatedTokens, 0, "the draft model must not have evaluated the prompt")
+        // A short prompt with room to repay its catch-up drafts (and stays lossless).
+        let short: [Int32] = [5, 9, 14, 3]
+        let shortDecoder = try SpeculativeDecoder(target: target, drafter: drafter, verifier: GreedyVerifier(),
+                                                  sampling: SamplingParameters(), draftLength: 4)
+        shortDecoder.costModel = CostModel(profile: ForwardCostProfile(sizes: [1, 32], seconds: [1, 1.5]), maxDraft: 4, prior: 0.9)
+        XCTAssertEqual(try shortDecoder.generate(prompt: short, maxNewTokens: 60), try Tiny.greedy(target, prompt: short, count: 60))
+        XCTAssertGreaterThan(shortDecoder.stats.drafted, 0)
+    }
+
     func testTheProfileNeverFallsWithTheBatchSize() {
         let p = ForwardCostProfile(sizes: [1, 2, 3, 4], seconds: [1, 2, 1.5, 3])
         XCTAssertEqual(p.time(tokens: 3), 2)

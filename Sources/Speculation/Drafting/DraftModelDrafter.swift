@@ -101,16 +101,20 @@ public final class DraftModelDrafter: Drafter {
         try self.init(draft: draft, targetVocabularySize: target.config.vocabularySize, seed: seed, head: head)
     }
 
-    /// Keeps the cache: the next sync reuses whatever prefix the new prompt shares with it.
-    /// Evaluates the prompt in the draft model (its prefill, reusing the prefix already cached), so
-    /// that drafting time is drafting only.
+    /// Keeps the cache: the next sync reuses whatever prefix the new prompt shares with it. The
+    /// prompt is evaluated lazily, by the first draft of the request (in one batch): when the cost
+    /// model finds that drafting cannot pay for that prefill over the request's budget (a long
+    /// prompt, a short answer), the draft model never evaluates it.
     public func begin(prompt: [Int32]) throws {
         needsReseed = true
         treeSlots = nil
-        let vocab = model.config.vocabularySize
-        // All but the last token: the first draft evaluates it for its logits.
-        guard prompt.count >= 2, prompt.count < model.contextLength, prompt.allSatisfy({ $0 >= 0 && Int($0) < vocab }) else { return }
-        _ = try sync(Array(prompt.dropLast()))
+    }
+
+    /// The tokens the next sync evaluates: the context after the prefix already in the cache
+    /// (at least its last token).
+    public func catchUpTokens(context: [Int32]) -> Int {
+        guard !context.isEmpty else { return 0 }
+        return context.count - min(commonPrefixLength(cachedTokens, context), context.count - 1)
     }
 
     public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {

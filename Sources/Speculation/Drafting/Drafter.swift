@@ -155,6 +155,11 @@ public protocol Drafter: AnyObject {
     func accepted(context: [Int32], path: [Int])
     /// Whether ``draftTree(context:budget:sampling:)`` can propose more than a chain.
     var draftsTrees: Bool { get }
+    /// Tokens of `context` the drafter would have to evaluate before it can draft (a draft model's
+    /// catch-up: the prompt at the first draft of a request, the tokens committed while it did not
+    /// draft). The cost model weighs this one-time cost against what drafting can save over the rest
+    /// of the request. The default, for model-free drafters, is 0.
+    func catchUpTokens(context: [Int32]) -> Int
 }
 
 extension Drafter {
@@ -163,6 +168,7 @@ extension Drafter {
     }
     public func accepted(context: [Int32], path: [Int]) { accepted(context: context, acceptedCount: path.count) }
     public var draftsTrees: Bool { false }
+    public func catchUpTokens(context: [Int32]) -> Int { 0 }
 }
 
 /// ``trieDraft(_:budget:)`` with scores: a node's score is the share of the continuations that pass

@@ -100,7 +100,11 @@ public final class ForwardCostProfile: @unchecked Sendable {
 ///   less;
 /// - c is observed only on rounds that follow a drafted round: after plain rounds the drafter first
 ///   catches up on the tokens it missed (a draft model evaluates them in one batch), a one-time cost
-///   that is not the price of a drafted token;
+///   that is not the price of a drafted token; before c is observed it counts as 0;
+/// - a drafter that must first catch up on n tokens (a draft model's prompt prefill, lazily at its
+///   first draft) drafts only when the catch-up, n · V(32)/32 · c/V(1), costs less than the round's
+///   saving per committed token, V(1) − T(k*)/E(k*), over the tokens left in the request
+///   (``catchUpPays(tokens:remaining:length:)``): a long prompt with a short answer is decoded plainly;
 /// - a tree draft whose nodes carry scores sᵢ (the drafter's estimate that node i is reached and
 ///   accepted: the product of draft probabilities along its path) is cut to the n highest-scoring
 ///   nodes (parents first) that maximize (1 + κ Σ sᵢ) / (t_draft + V(n + 1)), κ the moving average
@@ -221,6 +225,26 @@ public final class CostModel: @unchecked Sendable {
         return (0, false)
     }
 
+    /// Seconds the drafter is expected to spend per catch-up token (tokens evaluated in one batch
+    /// before it can draft): the target's batched per-token cost V(32)/32 scaled by the drafter's cost
+    /// relative to the target, c / V(1) (0.5 before c is observed).
+    public var catchUpSecondsPerToken: Double {
+        let ratio = draftSecondsPerToken.map { $0 / max(1e-9, profile.time(tokens: 1)) } ?? 0.5
+        return profile.time(tokens: 32) / 32 * min(1, ratio)
+    }
+
+    /// Whether drafting chains of `k` tokens from now on can pay for a one-time catch-up of `tokens`
+    /// tokens (seconds n · ``catchUpSecondsPerToken``) within the `remaining` tokens of the request:
+    /// it saves V(1) − T(k)/E(k) seconds per committed token (with the plan's α).
+    public func catchUpPays(tokens n: Int, remaining: Int, length k: Int) -> Bool {
+        guard n > 0 else { return true }
+        guard k > 0, remaining > 0 else { return false }
+        let alpha = optimisticAcceptance
+        let perToken = expectedSeconds(chain: k) / expectedTokens(chain: k, alpha)
+        let saving = Double(remaining) * (profile.time(tokens: 1) - perToken)
+        return Double(n) * catchUpSecondsPerToken < saving
+    }
+
     /// How many of a tree's nodes to verify: `order` lists node indices by decreasing score with
     /// parents before children; returns the count n of its prefix that maximizes expected tokens per
     /// second, given the `draftSeconds` already spent.
@@ -241,8 +265,8 @@ public final class CostModel: @unchecked Sendable {
 
     /// After a round: the drafted height (chain length or tree depth), the accepted count, the draft's
     /// time and token count, and for a scored tree the sum of its verified nodes' scores.
-    /// `steadyState` false (the round followed plain rounds, so the draft time includes the drafter's
-    /// catch-up) leaves c as it was, unless c was never observed.
+    /// `steadyState` false (the round followed plain rounds or started the request, so the draft time
+    /// includes the drafter's catch-up) leaves c as it was.
     public func observe(height: Int, accepted: Int, draftSeconds: Double, draftedTokens: Int, treeScore: Double? = nil,
                         steadyState: Bool = true) {
         if lastPlanWasProbe {
@@ -250,7 +274,7 @@ public final class CostModel: @unchecked Sendable {
             currentProbeInterval = accepted >= height ? probeInterval : min(maxProbeInterval, nextProbeInterval * 2)
             lastPlanWasProbe = false
         }
-        if draftedTokens > 0 && (steadyState || draftSecondsPerToken == nil) {
+        if draftedTokens > 0 && steadyState {
             let perToken = draftSeconds / Double(draftedTokens)
             draftSecondsPerToken = draftSecondsPerToken.map { $0 + rate * (perToken - $0) } ?? perToken
         }
