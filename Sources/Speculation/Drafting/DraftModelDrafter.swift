@@ -118,7 +118,6 @@ public final class DraftModelDrafter: Drafter {
     }
 
     public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
-        let vocab = model.config.vocabularySize
         // The cache ends up holding the context and every draft token but the last.
         let k = min(maxTokens, model.contextLength - context.count + 1)
         guard k > 0, !context.isEmpty else { return .empty }
@@ -129,14 +128,7 @@ public final class DraftModelDrafter: Drafter {
 
         // Sync: keep the longest common prefix (at least the last token is re-evaluated for its
         // logits), roll back the rest (rejected drafts), evaluate the missing tokens in one batch.
-        let keep = min(commonPrefixLength(cachedTokens, context), context.count - 1)
-        let missing = Array(context[keep...])
-        guard missing.allSatisfy({ $0 >= 0 && Int($0) < vocab }) else { return .empty }  // the draft cannot embed it
-        model.truncate(to: keep)
-        cachedTokens.removeSubrange(keep...)
-        var logits = try model.forward(missing, logits: .last, head: head)
-        cachedTokens += missing
-        evaluatedTokens += missing.count
+        guard var logits = try sync(context) else { return .empty }  // a token the draft cannot embed
 
         // Draft k tokens autoregressively; the last one is not evaluated.
         var tokens: [Int32] = []
