@@ -57,7 +57,12 @@ public final class SpeculativeGenerator: @unchecked Sendable {
             // V(n) is measured once per model (at the first request, after its prompt) and shared.
             let profile = try target.costProfile ?? ForwardCostProfile.measure(tf)
             target.costProfile = profile
-            dec.costModel = CostModel(profile: profile, maxDraft: options.draftMax)
+            let model = CostModel(profile: profile, maxDraft: options.draftMax)
+            if options.drafter == .model || options.drafter == .crossVocabulary, let draftModel {
+                // Until c is measured: a draft token reads the draft's weights, a plain step the target's.
+                model.draftCostPrior = Double(draftModel.file.fileSize) / Double(max(1, target.file.fileSize))
+            }
+            dec.costModel = model
         }
         stats.prefillSeconds = seconds(since: t0)
 

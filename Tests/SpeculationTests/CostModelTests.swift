@@ -89,6 +89,10 @@ final class CostModelTests: XCTestCase {
         XCTAssertFalse(model.catchUpPays(tokens: Int(breakEven * 1.1) + 1, remaining: remaining, length: k))
         XCTAssertTrue(model.catchUpPays(tokens: 0, remaining: 1, length: k))
         XCTAssertFalse(model.catchUpPays(tokens: 5, remaining: 0, length: k))
+        // A prior for the draft's cost prices the catch-up until c is observed (not the plan).
+        model.draftCostPrior = 0.4
+        XCTAssertEqual(model.catchUpSecondsPerToken, 0.125 * 0.4, accuracy: 1e-12)
+        XCTAssertEqual(model.expectedSeconds(chain: 2), model.profile.time(tokens: 3), accuracy: 1e-12)
         // Once c is observed (0.25 of V(1)), the catch-up is priced at that ratio.
         model.observe(height: 4, accepted: 4, draftSeconds: 1, draftedTokens: 4)
         XCTAssertEqual(model.catchUpSecondsPerToken, 0.125 * 0.25, accuracy: 1e-12)

@@ -100,9 +100,11 @@ public final class ForwardCostProfile: @unchecked Sendable {
 ///   less;
 /// - c is observed only on rounds that follow a drafted round: after plain rounds the drafter first
 ///   catches up on the tokens it missed (a draft model evaluates them in one batch), a one-time cost
-///   that is not the price of a drafted token; before c is observed it counts as 0;
+///   that is not the price of a drafted token; before c is observed it counts as 0 in the plan (the
+///   first rounds draft and measure it);
 /// - a drafter that must first catch up on n tokens (a draft model's prompt prefill, lazily at its
-///   first draft) drafts only when the catch-up, n · V(32)/32 · c/V(1), costs less than the round's
+///   first draft) drafts only when the catch-up, n · V(32)/32 · c/V(1) (c/V(1) before c is observed:
+///   ``draftCostPrior``, else 0.5), costs less than the round's
 ///   saving per committed token, V(1) − T(k*)/E(k*), over the tokens left in the request
 ///   (``catchUpPays(tokens:remaining:length:)``): a long prompt with a short answer is decoded plainly;
 /// - a tree draft whose nodes carry scores sᵢ (the drafter's estimate that node i is reached and
@@ -164,6 +166,13 @@ public final class CostModel: @unchecked Sendable {
         }
         return result
     }
+
+    /// The drafter's cost per token relative to V(1) assumed for pricing a catch-up until c is
+    /// observed (nil: 0.5). The engine sets it for a draft model from the two files' sizes (the bytes
+    /// of weights read per token). The plan itself counts an unobserved c as 0, so the first rounds
+    /// draft and measure it (measured: planning with this prior too kept Translation and QA near 1.0x
+    /// but cost Math its 1.15x, since α is then only seen in probes).
+    public var draftCostPrior: Double?
 
     /// Weight β of the uncertainty bonus in ``optimisticAcceptance``.
     public var optimism = 0.5
@@ -229,7 +238,7 @@ public final class CostModel: @unchecked Sendable {
     /// before it can draft): the target's batched per-token cost V(32)/32 scaled by the drafter's cost
     /// relative to the target, c / V(1) (0.5 before c is observed).
     public var catchUpSecondsPerToken: Double {
-        let ratio = draftSecondsPerToken.map { $0 / max(1e-9, profile.time(tokens: 1)) } ?? 0.5
+        let ratio = draftSecondsPerToken.map { $0 / max(1e-9, profile.time(tokens: 1)) } ?? draftCostPrior ?? 0.5
         return profile.time(tokens: 32) / 32 * min(1, ratio)
     }
 
