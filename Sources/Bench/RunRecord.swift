@@ -142,22 +142,25 @@ public enum RunLogError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// `runs.jsonl`: one ``RunRecord`` per line, appended (and flushed to the file) as each pair
-/// finishes, so an interrupted run can be resumed.
+/// The benchmark's `runs.jsonl`: one ``RunRecord`` per line (see ``RecordLog``).
+public typealias RunLog = RecordLog<RunRecord>
+
+/// A `runs.jsonl`: one record per line, appended (and flushed to the file) as each pair finishes, so
+/// an interrupted run can be resumed (``RunLog`` for `specdec bench`, ``EvalRunLog`` for `specdec eval`).
 ///
 /// ```swift
 /// let previous = try RunLog.read(path: "bench-out/runs.jsonl")   // [] when absent
 /// let log = try RunLog(path: "bench-out/runs.jsonl", keeping: previous.records)
 /// try log.append(record)
 /// ```
-public final class RunLog {
+public final class RecordLog<Record: Codable & Sendable> {
     public let path: String
     private let handle: FileHandle
 
     /// The records of an existing log, and whether an unfinished last line (a run killed while
     /// writing) was dropped.
     public struct Contents: Sendable {
-        public var records: [RunRecord]
+        public var records: [Record]
         public var droppedPartialLine: Bool
     }
 
@@ -172,12 +175,12 @@ public final class RunLog {
         }
         let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        var records: [RunRecord] = []
+        var records: [Record] = []
         var dropped = false
         let decoder = JSONDecoder()
         for (i, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             do {
-                records.append(try decoder.decode(RunRecord.self, from: Data(line.utf8)))
+                records.append(try decoder.decode(Record.self, from: Data(line.utf8)))
             } catch {
                 let isUnterminatedLast = i == lines.count - 1 && !text.hasSuffix("\n")
                 if isUnterminatedLast { dropped = true; continue }
@@ -190,7 +193,7 @@ public final class RunLog {
     /// Opens a log at `path` holding `records` first (the records being resumed, or none to start
     /// over). They are written to a temporary file that then replaces `path`, so an existing log is
     /// never left half-written.
-    public init(path: String, keeping records: [RunRecord] = []) throws {
+    public init(path: String, keeping records: [Record] = []) throws {
         self.path = path
         var data = Data()
         let encoder = Self.encoder()
@@ -225,7 +228,7 @@ public final class RunLog {
     }
 
     /// Appends one record as a line and flushes it.
-    public func append(_ record: RunRecord) throws {
+    public func append(_ record: Record) throws {
         do {
             var line = try Self.encoder().encode(record)
             line.append(UInt8(ascii: "\n"))

@@ -67,7 +67,9 @@ struct Eval: ParsableCommand {
             let runsPath = dir.appendingPathComponent("runs.jsonl").path
             var resumed: [EvalRecord] = []
             if resume, FileManager.default.fileExists(atPath: runsPath) {
-                resumed = try EvalRunLog.read(path: runsPath)
+                let contents = try EvalRunLog.read(path: runsPath)
+                if contents.droppedPartialLine { note("dropped an unfinished last line of \(runsPath)") }
+                resumed = contents.records
                 note("resuming: \(resumed.count) (problem, method) pairs already recorded in \(runsPath)")
             }
             let log = try EvalRunLog(path: runsPath, keeping: resumed)

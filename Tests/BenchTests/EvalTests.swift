@@ -247,7 +247,7 @@ final class EvalTests: XCTestCase {
 
     func testTheRunLogAppendsLinesAndReadsThemBackDroppingAnUnfinishedLastLine() throws {
         let path = temporaryPath("runs.jsonl")
-        XCTAssertEqual(try EvalRunLog.read(path: path), [])
+        XCTAssertEqual(try EvalRunLog.read(path: path).records, [])
         let first = EvalRecord(problem: 0, method: "ar", output: "4", extracted: "4", reference: "4", correct: true,
                                tokens: 1, seconds: 0.1)
         do {
@@ -258,13 +258,13 @@ final class EvalTests: XCTestCase {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         XCTAssertEqual(text.split(separator: "\n").count, 2)
         XCTAssertTrue(text.hasSuffix("\n"))
-        XCTAssertEqual(try EvalRunLog.read(path: path), [first, routed])
+        XCTAssertEqual(try EvalRunLog.read(path: path).records, [first, routed])
 
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
         _ = try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"problem": 1, "meth"#.utf8))
         try handle.close()
-        let resumed = try EvalRunLog.contents(path: path)
+        let resumed = try EvalRunLog.read(path: path)
         XCTAssertEqual(resumed.records, [first, routed])
         XCTAssertTrue(resumed.droppedPartialLine)
 
@@ -273,7 +273,7 @@ final class EvalTests: XCTestCase {
             let log = try EvalRunLog(path: path, keeping: [first])
             try log.append(routed)
         }
-        let reread = try EvalRunLog.contents(path: path)
+        let reread = try EvalRunLog.read(path: path)
         XCTAssertEqual(reread.records, [first, routed])
         XCTAssertFalse(reread.droppedPartialLine)
     }

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The outcome of one (problem, method) pair of `specdec eval`: a line of its `runs.jsonl`.
 ///
@@ -84,102 +81,12 @@ public struct EvalRecord: Codable, Sendable, Equatable {
     public var key: Key { Key(problem: problem, method: method) }
 }
 
-/// The `runs.jsonl` of `specdec eval`: one ``EvalRecord`` per line, appended (and flushed to the
-/// file) as each pair finishes, so an interrupted run can be resumed. Errors are ``RunLogError``s.
+/// The `runs.jsonl` of `specdec eval`: one ``EvalRecord`` per line (see ``RecordLog``). Errors are
+/// ``RunLogError``s.
 ///
 /// ```swift
-/// let previous = try EvalRunLog.read(path: "eval-out/runs.jsonl")   // [] when absent
+/// let previous = try EvalRunLog.read(path: "eval-out/runs.jsonl").records   // [] when absent
 /// let log = try EvalRunLog(path: "eval-out/runs.jsonl", keeping: previous)
-/// let done = Set(previous.map(\.key))
 /// try log.append(record)
 /// ```
-public final class EvalRunLog {
-    public let path: String
-    private let handle: FileHandle
-
-    /// The records of an existing log, and whether an unfinished last line (a run killed while
-    /// writing) was dropped.
-    public struct Contents: Sendable {
-        public var records: [EvalRecord]
-        public var droppedPartialLine: Bool
-    }
-
-    /// Reads the records at `path` (none when the file does not exist), dropping an unfinished last
-    /// line; see ``contents(path:)``.
-    public static func read(path: String) throws -> [EvalRecord] { try contents(path: path).records }
-
-    /// Reads the records at `path` (none when the file does not exist). A malformed last line
-    /// without a newline is dropped; any other malformed line throws
-    /// ``RunLogError/malformedLine(path:line:reason:)``.
-    public static func contents(path: String) throws -> Contents {
-        guard FileManager.default.fileExists(atPath: path) else { return Contents(records: [], droppedPartialLine: false) }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw RunLogError.malformedLine(path: path, line: 0, reason: "unreadable: \(error.localizedDescription)")
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        var records: [EvalRecord] = []
-        var dropped = false
-        let decoder = JSONDecoder()
-        for (i, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-            do {
-                records.append(try decoder.decode(EvalRecord.self, from: Data(line.utf8)))
-            } catch {
-                let isUnterminatedLast = i == lines.count - 1 && !text.hasSuffix("\n")
-                if isUnterminatedLast { dropped = true; continue }
-                throw RunLogError.malformedLine(path: path, line: i + 1, reason: "\(error)")
-            }
-        }
-        return Contents(records: records, droppedPartialLine: dropped)
-    }
-
-    /// Opens a log at `path` holding `records` first (the records being resumed, or none to start
-    /// over). They are written to a temporary file that then replaces `path`, so an existing log is
-    /// never left half-written.
-    public init(path: String, keeping records: [EvalRecord] = []) throws {
-        self.path = path
-        var data = Data()
-        let encoder = Self.encoder()
-        do {
-            for r in records {
-                data.append(try encoder.encode(r))
-                data.append(UInt8(ascii: "\n"))
-            }
-            let tmp = path + ".tmp"
-            try data.write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, path) == 0 else {
-                throw RunLogError.unwritable(path: path, reason: "cannot move \(tmp) into place (errno \(errno))")
-            }
-        } catch let e as RunLogError {
-            throw e
-        } catch {
-            throw RunLogError.unwritable(path: path, reason: "\(error)")
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw RunLogError.unwritable(path: path, reason: "cannot open the file for writing")
-        }
-        self.handle = handle
-        do { _ = try handle.seekToEnd() } catch { throw RunLogError.unwritable(path: path, reason: "\(error)") }
-    }
-
-    deinit { try? handle.close() }
-
-    private static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-
-    /// Appends one record as a line and flushes it.
-    public func append(_ record: EvalRecord) throws {
-        do {
-            var line = try Self.encoder().encode(record)
-            line.append(UInt8(ascii: "\n"))
-            try handle.write(contentsOf: line)
-            try handle.synchronize()
-        } catch {
-            throw RunLogError.unwritable(path: path, reason: "\(error)")
-        }
-    }
-}
+public typealias EvalRunLog = RecordLog<EvalRecord>
