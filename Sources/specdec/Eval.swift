@@ -13,7 +13,7 @@ struct Eval: ParsableCommand {
             Methods use the bench's spec syntax (model:k=4, lookup, model:k=4,v=top-beta,beta=3,tau=1, \
             model:k=4,v=confidence,lambda=2, …) plus draft (the draft model alone), rstitch:slm=H,llm=H (R-Stitch \
             with fixed normalized-entropy thresholds) and rstitch:share=F (adaptive). ar (the target alone) always runs first.
-            Writes results.json, results.md, runs.jsonl and accuracy_vs_speedup.svg into --out.
+            Writes config.json, results.json, results.md, runs.jsonl and accuracy_vs_speedup.svg into --out; --resume refuses a run of another model, budget or sampling.
             """)
 
     @Option(help: "The task (gsm8k).") var task: String = "gsm8k"
@@ -57,7 +57,7 @@ struct Eval: ParsableCommand {
             }
             let runOptions = BenchRunOptions(maxTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, seed: seed))
             let runner = try EvalRunner(target: target, draft: draft, methods: methodList, options: runOptions)
-            let config = EvalConfiguration(task: task, model: target.name, draftModel: draft?.name, dataset: datasetPath,
+            var config = EvalConfiguration(task: task, model: target.name, draftModel: draft?.name, dataset: datasetPath,
                                            maxTokens: maxTokens, temperature: temperature, seed: seed,
                                            threads: target.transformer.pool.threadCount, cpu: CPUInfo.modelName,
                                            kernels: KernelSet.active.rawValue, problems: problems.count,
@@ -65,13 +65,22 @@ struct Eval: ParsableCommand {
             let dir = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let runsPath = dir.appendingPathComponent("runs.jsonl").path
+            let configPath = dir.appendingPathComponent("config.json").path
             var resumed: [EvalRecord] = []
+            if resume, let previous = EvalConfiguration.read(path: configPath) {
+                // As the benchmark: records of another model, budget or sampling are not mixed in.
+                if let differences = config.resumeMismatch(with: previous) {
+                    throw BenchError.resumeMismatch(path: runsPath, differences: differences)
+                }
+                config.date = previous.date
+            }
             if resume, FileManager.default.fileExists(atPath: runsPath) {
                 let contents = try EvalRunLog.read(path: runsPath)
                 if contents.droppedPartialLine { note("dropped an unfinished last line of \(runsPath)") }
                 resumed = contents.records
                 note("resuming: \(resumed.count) (problem, method) pairs already recorded in \(runsPath)")
             }
+            try config.write(path: configPath)
             let log = try EvalRunLog(path: runsPath, keeping: resumed)
             note("eval: \(problems.count) GSM8K problem(s) × \(runner.methods.count) method(s) "
                  + "(\(runner.methods.map(\.label).joined(separator: ", "))), \(maxTokens) max tokens")

@@ -443,4 +443,22 @@ final class EvalTests: XCTestCase {
                        ["results.json", "results.md", "accuracy_vs_speedup.svg"])
         for path in paths { XCTAssertTrue(FileManager.default.fileExists(atPath: path), path) }
     }
+
+    func testResumeRefusesAnotherModelBudgetOrSamplingButNotOtherMethodsOrProblems() {
+        let base = EvalConfiguration(model: "m", draftModel: "d", maxTokens: 320, temperature: 0, seed: 0, threads: 2,
+                                     problems: 40, methods: ["ar", "draft"])
+        var more = base
+        more.problems = 60
+        more.methods = ["ar", "draft", "rstitch"]
+        XCTAssertNil(more.resumeMismatch(with: base))
+        var budget = base
+        budget.maxTokens = 256
+        XCTAssertEqual(budget.resumeMismatch(with: base), "max tokens was 320, now 256")
+        var model = base
+        model.model = "other"
+        XCTAssertNotNil(model.resumeMismatch(with: base))
+        var sampling = base
+        sampling.temperature = 0.7
+        XCTAssertNotNil(sampling.resumeMismatch(with: base))
+    }
 }
