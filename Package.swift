@@ -13,6 +13,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // Vector kernels, one folder per instruction set (avx512/, avx2/; run-time CPU checks, per-function
@@ -28,9 +32,21 @@ let package = Package(
         .target(name: "SpecDecEngine", dependencies: ["SpecDecSpeculation", "SpecDecModel", "SpecDecTokenizer", "SpecDecGGUF", "SpecDecKernels"],
                 path: "Sources/Engine", swiftSettings: fast),
         .target(name: "SpecDecBench", dependencies: ["SpecDecEngine", "SpecDecKernels"], path: "Sources/Bench"),
+        // The OpenAI-compatible HTTP server (`specdec serve`): routes, slots, metrics.
+        .target(name: "SpecDecServer", dependencies: [
+            "SpecDecEngine",
+            "SpecDecTokenizer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], path: "Sources/Server"),
         .executableTarget(name: "specdec", dependencies: [
             "SpecDecEngine",
             "SpecDecBench",
+            "SpecDecServer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
             "SpecDecKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/specdec"),
@@ -41,6 +57,10 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["SpecDecModel", "SpecDecTestSupport"], path: "Tests/ModelTests"),
         .testTarget(name: "SpeculationTests", dependencies: ["SpecDecSpeculation", "SpecDecTestSupport"], path: "Tests/SpeculationTests"),
         .testTarget(name: "BenchTests", dependencies: ["SpecDecBench", "SpecDecTestSupport"], path: "Tests/BenchTests"),
+        .testTarget(name: "ServerTests", dependencies: [
+            "SpecDecServer", "SpecDecEngine", "SpecDecTestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], path: "Tests/ServerTests"),
         .testTarget(name: "EngineTests", dependencies: ["SpecDecEngine", "SpecDecKernels", "SpecDecTestSupport"], path: "Tests/EngineTests",
                     resources: [.copy("Golden")]),
     ]

@@ -30,6 +30,17 @@ public final class LoadedModel: @unchecked Sendable {
         try self.init(path: path, name: ModelStore.model(named: nameOrPath)?.name, contextLength: contextLength, threads: threads)
     }
 
+    /// Another instance of `other` over the same mapped file and weights, with its own KV cache and
+    /// threads (``Transformer/init(sharingWeightsOf:contextLength:threads:)``): one per server slot.
+    public init(sharingWeightsOf other: LoadedModel, contextLength: Int? = nil, threads: Int? = nil) throws {
+        file = other.file
+        name = other.name
+        transformer = try Transformer(sharingWeightsOf: other.transformer, contextLength: contextLength, threads: threads)
+        tokenizer = other.tokenizer
+        chatTemplate = other.chatTemplate
+        costProfile = other.costProfile
+    }
+
     private var heads: [String: TrimmedHead] = [:]
 
     /// The measured forward times V(n) of this model (``ForwardCostProfile``), once measured: every

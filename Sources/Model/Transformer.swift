@@ -82,6 +82,25 @@ public final class Transformer: @unchecked Sendable {
         scratch = Scratch(config: config, batch: 1, context: ctx)
     }
 
+    /// A second model over the same weights with its own KV cache, scratch buffers and threads (a server
+    /// slot): the weights (and their packed copies) are shared, never copied, and the two models may run
+    /// forwards at the same time. `contextLength` and `threads` default to `other`'s.
+    public init(sharingWeightsOf other: Transformer, contextLength: Int? = nil, threads: Int? = nil) throws {
+        kernels = other.kernels
+        config = other.config
+        file = other.file
+        let ctx = contextLength ?? other.contextLength
+        guard ctx > 0 else { throw ModelError.badHyperparameter("context length \(ctx)") }
+        pool = ThreadPool(threads: threads ?? other.pool.threadCount)
+        matmul = MatMul(pool: pool)
+        matmul.backend = kernels
+        matmul.exact = other.matmul.exact
+        packedWeights = other.packedWeights
+        weights = other.weights
+        cache = try KVCache(layerCount: config.layerCount, capacity: ctx, kvDim: config.kvHeadCount * config.headDim)
+        scratch = Scratch(config: config, batch: 1, context: ctx)
+    }
+
     /// Bytes of weight matrices one decoded token reads: every layer's projections and the output
     /// layer (the token embedding contributes one row, not counted). Decoding is bound by streaming
     /// these bytes from memory once per token.

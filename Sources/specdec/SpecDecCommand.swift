@@ -4,11 +4,11 @@ import SpecDecEngine
 import SpecDecKernels
 
 @main
-struct SpecDecCommand: ParsableCommand {
+struct SpecDecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "specdec",
         abstract: "SpecDec: a speculative-decoding LLM inference engine for GGUF models.",
-        subcommands: [Generate.self, Chat.self, Tokenize.self, Speed.self, Bench.self, Eval.self, CalibrateVocab.self, CalibrateSkip.self, Pull.self, Models.self],
+        subcommands: [Generate.self, Chat.self, Tokenize.self, Speed.self, Bench.self, Eval.self, CalibrateVocab.self, CalibrateSkip.self, Pull.self, Models.self, Serve.self],
         defaultSubcommand: nil)
 }
 

@@ -152,7 +152,7 @@ struct SpeculationCLIOptions: ParsableArguments {
     }
 
     /// The generator these options ask for on `model`: R-Stitch, speculative, or plain.
-    func makeSession(model: LoadedModel, seed: UInt64, context: Int?, threads: Int?) throws -> CLISession {
+    func makeSession(model: LoadedModel, seed: UInt64, context: Int?, threads: Int?) throws -> GenerationSession {
         if let policy = try routerPolicy() {
             guard let slm = try loadDraft(context: context, threads: threads) else {
                 throw ValidationError("--router rstitch needs --draft-model (the small model)")
@@ -167,26 +167,3 @@ struct SpeculationCLIOptions: ParsableArguments {
     }
 }
 
-/// Plain, speculative or R-Stitch generation behind one interface (generate and chat).
-enum CLISession {
-    case plain(Generator)
-    case speculative(SpeculativeGenerator)
-    case rstitch(RStitchGenerator)
-
-    func generate(prompt: [Int32], options: GenerationOptions, onText: (String) -> Bool) throws -> GenerationResult {
-        switch self {
-        case .plain(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
-        case .speculative(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
-        case .rstitch(let g): return try g.generate(prompt: prompt, options: options, onText: onText)
-        }
-    }
-
-    /// Forgets the cached conversation.
-    func reset() {
-        switch self {
-        case .plain(let g): g.reset()
-        case .speculative(let g): g.reset()
-        case .rstitch(let g): g.reset()
-        }
-    }
-}
