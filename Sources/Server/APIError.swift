@@ -93,7 +93,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A decoding error in words that name the field (JSONDecoder's own messages name coding keys).
-    public static func decoding(_ error: Error) -> APIError {
+    public static func decoding(_ error: Error, body: Data? = nil) -> APIError {
         func path(_ keys: [CodingKey]) -> String {
             keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
                 .replacingOccurrences(of: ".[", with: "[")
@@ -101,6 +101,10 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         guard let e = error as? DecodingError else { return .invalid("the body is not valid JSON: \(error)") }
         switch e {
         case .dataCorrupted(let c) where c.codingPath.isEmpty:
+            if let body, (try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil {
+                // Foundation reports a number that does not fit its field (1.5 for an integer) this way.
+                return .invalid("a value does not fit its field (for example a fraction or a huge number where an integer is expected)")
+            }
             return .invalid("the body is not valid JSON")
         case .dataCorrupted(let c):
             return .invalid("invalid value at '\(path(c.codingPath))': \(c.debugDescription)", param: snake(path(c.codingPath)))

@@ -14,6 +14,15 @@ public struct GenerationJob: Sendable {
     public var session: SessionSpec
     public var stream: Bool
     public var includeUsage: Bool
+
+    public init(kind: Kind, prompt: [Int32], options: GenerationOptions, session: SessionSpec, stream: Bool, includeUsage: Bool) {
+        self.kind = kind
+        self.prompt = prompt
+        self.options = options
+        self.session = session
+        self.stream = stream
+        self.includeUsage = includeUsage
+    }
 }
 
 /// How a job generates: plainly, speculatively with these options, or routed by R-Stitch.

@@ -360,6 +360,13 @@ public struct HealthStatus: Codable, Sendable, Equatable {
     public var slotsIdle: Int
     public var slotsBusy: Int
     public var queueDepth: Int
+
+    public init(status: String, slotsIdle: Int, slotsBusy: Int, queueDepth: Int) {
+        self.status = status
+        self.slotsIdle = slotsIdle
+        self.slotsBusy = slotsBusy
+        self.queueDepth = queueDepth
+    }
 }
 
 /// The body of every error response: `{"error": {"message", "type", "param", "code"}}`.

@@ -90,10 +90,11 @@ public final class SpecDecServer: Sendable {
         } catch let e as HTTPError where e.status == .contentTooLarge {
             throw APIError.tooLarge(limit: limit)
         }
+        let data = Data(buffer.readableBytesView)
         do {
-            return try APICoding.decoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try APICoding.decoder().decode(T.self, from: data)
         } catch {
-            throw APIError.decoding(error)
+            throw APIError.decoding(error, body: data)
         }
     }
 
