@@ -46,16 +46,18 @@ public final class Slot: @unchecked Sendable {
 
     /// Runs `job` on the slot's thread. Events arrive on the returned stream; the stream ends when
     /// generation ends, with an error if it failed. `cancel` stops it early. `onFinish` runs on the
-    /// slot's thread after the generation has really stopped (the slot may then be handed on).
+    /// slot's thread after the generation has really stopped (the slot may then be handed on), with the
+    /// result (nil when it failed), whether or not anyone still listens.
     public func run(_ job: GenerationJob, cancel: CancelFlag,
-                    onFinish: @escaping @Sendable () -> Void) -> AsyncThrowingStream<SlotEvent, Error> {
+                    onFinish: @escaping @Sendable (GenerationResult?) -> Void) -> AsyncThrowingStream<SlotEvent, Error> {
         let (stream, continuation) = AsyncThrowingStream<SlotEvent, Error>.makeStream(bufferingPolicy: .unbounded)
         // A consumer that stops listening (a client gone mid-stream) cancels the generation.
         continuation.onTermination = { termination in
             if case .cancelled = termination { cancel.set() }
         }
         queue.async { [self] in
-            defer { onFinish() }
+            var finished: GenerationResult?
+            defer { onFinish(finished) }
             do {
                 let s = try self.session(for: job)
                 let result = try s.generate(prompt: job.prompt, options: job.options) { piece in
@@ -63,6 +65,7 @@ public final class Slot: @unchecked Sendable {
                     continuation.yield(.text(piece))
                     return !cancel.isSet
                 }
+                finished = result
                 continuation.yield(.finished(result))
                 continuation.finish()
             } catch {

@@ -110,7 +110,9 @@ public final class SpecDecServer: Sendable {
         metrics.scheduler(queueDepth: await scheduler.queueDepth, busySlots: await scheduler.busySlots)
         let cancel = CancelFlag()
         let scheduler = self.scheduler, metrics = self.metrics
-        let events = slot.run(job, cancel: cancel) {
+        let events = slot.run(job, cancel: cancel) { result in
+            // Every generation is counted here, also one whose client went away mid-stream.
+            if let result { metrics.generation(result) }
             Task {
                 await scheduler.release(slot)
                 metrics.scheduler(queueDepth: await scheduler.queueDepth, busySlots: await scheduler.busySlots)
@@ -147,7 +149,6 @@ public final class SpecDecServer: Sendable {
         }
         guard let result else { throw APIError.internalError("generation ended without a result") }
         if firstText { metrics.firstToken(after: elapsed(since: arrived)) }
-        metrics.generation(result)
         let usage = Usage(prompt: result.stats.promptTokens, completion: result.stats.generatedTokens)
         let finish = finishReason(result.stopReason)
         switch job.kind {
@@ -198,7 +199,6 @@ public final class SpecDecServer: Sendable {
                                                                             code: api.code))))
                 }
                 if let result {
-                    metrics.generation(result)
                     if firstText { metrics.firstToken(after: elapsed(since: arrived)) }
                     try await writer.write(try chunk(job.kind == .chat ? nil : "", self.finishReason(result.stopReason), false))
                     if job.includeUsage {

@@ -281,7 +281,7 @@ final class ServerTests: XCTestCase {
                                 stream: true, includeUsage: false)
         let cancel = CancelFlag()
         let finished = expectation(description: "slot finished")
-        let events = slot.run(job, cancel: cancel) { finished.fulfill() }
+        let events = slot.run(job, cancel: cancel) { _ in finished.fulfill() }
         var pieces = 0
         var result: GenerationResult?
         for try await e in events {
@@ -301,7 +301,7 @@ final class ServerTests: XCTestCase {
         var again = GenerationJob(kind: .completion, prompt: [10, 20, 30], options: options, session: .plain, stream: false, includeUsage: false)
         again.options.maxTokens = 12
         var text = ""
-        for try await e in next.run(again, cancel: CancelFlag(), onFinish: {}) { if case .finished(let r) = e { text = r.text } }
+        for try await e in next.run(again, cancel: CancelFlag(), onFinish: { _ in }) { if case .finished(let r) = e { text = r.text } }
         var plainOptions = options
         plainOptions.maxTokens = 12
         XCTAssertEqual(text, try Generator(model: try Self.tiny()).generate(prompt: [10, 20, 30], options: plainOptions).text)
@@ -330,12 +330,8 @@ final class ServerTests: XCTestCase {
                 for try await (i, text) in group { XCTAssertEqual(text, expected[i], prompts[i]) }
             }
         }
-        // Slots are handed back by the generating thread just after the last event: allow it a moment.
-        var busy = await s.scheduler.busySlots
-        for _ in 0..<200 where busy > 0 {
-            try await Task.sleep(nanoseconds: 5_000_000)
-            busy = await s.scheduler.busySlots
-        }
+        try await waitIdle(s)
+        let busy = await s.scheduler.busySlots
         XCTAssertEqual(busy, 0, "no slot leaked")
     }
 
@@ -345,6 +341,7 @@ final class ServerTests: XCTestCase {
         try await app.test(.router) { client in
             try await post(client, "/v1/completions", #"{"prompt":"abc abc abc abc","max_tokens":8,"speculative":{"drafter":"lookup"}}"#) { _ in }
             try await post(client, "/v1/completions", "{bad") { _ in }
+            try await waitIdle(s)
             try await client.execute(uri: "/metrics", method: .get) { r in
                 XCTAssertEqual(r.status, .ok)
                 let text = String(buffer: r.body)
@@ -399,3 +396,11 @@ func events(_ response: TestResponse) -> [String] {
     }
 }
 
+
+/// Waits (up to a second) until every slot is back: slots are handed back, and their generation
+/// counted in the metrics, by the generating thread just after the last event.
+func waitIdle(_ s: SpecDecServer) async throws {
+    for _ in 0..<200 where await s.scheduler.busySlots > 0 {
+        try await Task.sleep(nanoseconds: 5_000_000)
+    }
+}
