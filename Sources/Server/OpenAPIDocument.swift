@@ -1,7 +1,17 @@
+import Foundation
+
 /// The OpenAPI 3.0 description served at `GET /openapi.json`: every route, body and error of the server.
 public enum OpenAPIDocument {
-    /// The document as JSON text.
-    public static let json = #"""
+    /// The document for a server of `model` (the only model name accepted) whose vocabulary has
+    /// `vocabulary` tokens (the largest token id a prompt may hold).
+    public static func json(model: String, vocabulary: Int) -> String {
+        let name = String(decoding: (try? JSONEncoder().encode([model])) ?? Data("[]".utf8), as: UTF8.self)
+        return template.replacingOccurrences(of: "\"MODEL_ENUM\"", with: name)
+            .replacingOccurrences(of: "\"MAX_TOKEN_ID\"", with: String(max(0, vocabulary - 1)))
+    }
+
+    /// The document with placeholders for the model name and the vocabulary.
+    static let template = #"""
     {
       "openapi": "3.0.3",
       "info": {
@@ -51,7 +61,7 @@ public enum OpenAPIDocument {
             "responses": {
               "200": {"description": "A completion, or a text/event-stream of completion chunks",
                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CompletionResponse"}},
-                                  "text/event-stream": {"schema": {"type": "string"}}}},
+                                  "text/event-stream": {"schema": {"$ref": "#/components/schemas/ServerSentEvent"}}}},
               "400": {"$ref": "#/components/responses/Error"},
               "401": {"$ref": "#/components/responses/Error"},
               "404": {"$ref": "#/components/responses/Error"},
@@ -69,7 +79,7 @@ public enum OpenAPIDocument {
             "responses": {
               "200": {"description": "A chat completion, or a text/event-stream of chat completion chunks",
                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatCompletionResponse"}},
-                                  "text/event-stream": {"schema": {"type": "string"}}}},
+                                  "text/event-stream": {"schema": {"$ref": "#/components/schemas/ServerSentEvent"}}}},
               "400": {"$ref": "#/components/responses/Error"},
               "401": {"$ref": "#/components/responses/Error"},
               "404": {"$ref": "#/components/responses/Error"},
@@ -85,6 +95,11 @@ public enum OpenAPIDocument {
           "Error": {"description": "An OpenAI error object", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         },
         "schemas": {
+          "ServerSentEvent": {
+            "type": "object", "required": ["data"],
+            "description": "One event of a stream: data is a chunk as JSON, an error object as JSON, or [DONE] at the end",
+            "properties": {"data": {"type": "string"}, "event": {"type": "string"}, "id": {"type": "string"}}
+          },
           "Error": {
             "type": "object", "required": ["error"],
             "properties": {"error": {"type": "object", "required": ["message", "type"],
@@ -126,7 +141,7 @@ public enum OpenAPIDocument {
           "GenerationFields": {
             "type": "object",
             "properties": {
-              "model": {"type": "string"},
+              "model": {"type": "string", "enum": "MODEL_ENUM"},
               "max_tokens": {"type": "integer", "minimum": 0},
               "temperature": {"type": "number", "minimum": 0, "maximum": 2},
               "top_p": {"type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 1},
@@ -144,8 +159,8 @@ public enum OpenAPIDocument {
             "allOf": [
               {"$ref": "#/components/schemas/GenerationFields"},
               {"type": "object", "required": ["prompt"], "properties": {"prompt": {"oneOf": [
-                {"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1},
-                {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}]}}}
+                {"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "maxItems": 1},
+                {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": "MAX_TOKEN_ID"}, "minItems": 1}]}}}
             ]
           },
           "ChatMessage": {
@@ -179,7 +194,7 @@ public enum OpenAPIDocument {
           "CompletionResponse": {
             "type": "object", "required": ["id", "object", "created", "model", "choices"],
             "properties": {
-              "id": {"type": "string"}, "object": {"type": "string"}, "created": {"type": "integer"}, "model": {"type": "string"},
+              "id": {"type": "string"}, "object": {"type": "string"}, "created": {"type": "integer"}, "model": {"type": "string", "enum": "MODEL_ENUM"},
               "choices": {"type": "array", "items": {"type": "object", "required": ["index", "text"],
                 "properties": {"index": {"type": "integer"}, "text": {"type": "string"},
                                "finish_reason": {"type": "string", "enum": ["stop", "length"]}}}},
@@ -190,7 +205,7 @@ public enum OpenAPIDocument {
           "ChatCompletionResponse": {
             "type": "object", "required": ["id", "object", "created", "model", "choices"],
             "properties": {
-              "id": {"type": "string"}, "object": {"type": "string"}, "created": {"type": "integer"}, "model": {"type": "string"},
+              "id": {"type": "string"}, "object": {"type": "string"}, "created": {"type": "integer"}, "model": {"type": "string", "enum": "MODEL_ENUM"},
               "choices": {"type": "array", "items": {"type": "object", "required": ["index", "message"],
                 "properties": {"index": {"type": "integer"},
                                "message": {"type": "object", "required": ["role", "content"],

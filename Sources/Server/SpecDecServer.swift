@@ -47,9 +47,9 @@ public final class SpecDecServer: Sendable {
         if let key = configuration.apiKey { router.add(middleware: APIKeyMiddleware(key: key)) }
         router.get("/health") { _, _ in try await self.health() }
         router.get("/metrics") { _, _ in await self.metricsResponse() }
+        let document = OpenAPIDocument.json(model: configuration.modelName, vocabulary: jobs.model.tokenizer.vocabularySize)
         router.get("/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: document)))
         }
         router.get("/v1/models") { _, _ in
             let list = ModelList(data: [ModelEntry(id: self.configuration.modelName, created: self.configuration.created,
