@@ -32,6 +32,7 @@ struct ErrorAndMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             response = APIError.internalError("\(error)").response()
         }
         metrics.request(endpoint: endpoint, status: response.status.code)
+        context.logger.info("\(request.method) \(request.uri.path) \(response.status.code)")
         return response
     }
 

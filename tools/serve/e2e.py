@@ -268,6 +268,20 @@ def main():
             if name not in text:
                 fail(f"/metrics lacks {name}")
         ok("/metrics has request, token, drafting, latency and cancellation series")
+        # Graceful shutdown: a stream in flight when SIGTERM arrives still ends with [DONE].
+        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+        c.request("POST", "/v1/chat/completions", json.dumps({"messages": [{"role": "user", "content": "Tell a long story."}],
+                                                               "max_tokens": 200, "temperature": 0, "stream": True,
+                                                               "speculative": {"drafter": "none"}}),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        r.readline()  # the first event has arrived: the generation is running
+        server.proc.send_signal(signal.SIGTERM)
+        rest = r.read().decode()
+        c.close()
+        if not rest.rstrip().endswith("data: [DONE]"):
+            fail(f"the stream in flight at SIGTERM was cut: {rest[-200:]!r}")
+        ok("SIGTERM during a stream: the stream finished with [DONE]")
     finally:
         code = server.stop()
     if code != 0:
