@@ -10,6 +10,13 @@ let package = Package(
     products: [
         .executable(name: "specdec", targets: ["specdec"]),
         .library(name: "SpecDecEngine", targets: ["SpecDecEngine"]),
+        // The parsers of untrusted input, for the fuzz targets in Fuzz/ (a package of its own).
+        .library(name: "SpecDecGGUF", targets: ["SpecDecGGUF"]),
+        .library(name: "SpecDecTokenizer", targets: ["SpecDecTokenizer"]),
+        .library(name: "SpecDecModel", targets: ["SpecDecModel"]),
+        .library(name: "SpecDecBench", targets: ["SpecDecBench"]),
+        .library(name: "SpecDecServer", targets: ["SpecDecServer"]),
+        .library(name: "SpecDecTestSupport", targets: ["SpecDecTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

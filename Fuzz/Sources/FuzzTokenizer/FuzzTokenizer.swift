@@ -1,0 +1,39 @@
+// The tokenizer's encode and decode on arbitrary bytes, for the tiny test vocabulary and each real
+// vocabulary in the model cache. Invariants: no trap; decode(encode(text)) == text for valid UTF-8
+// text without special-token spellings (byte-level BPE and byte-fallback SentencePiece are lossless).
+import Foundation
+import SpecDecGGUF
+import SpecDecTestSupport
+import SpecDecTokenizer
+
+/// The vocabularies: the tiny byte-level one, then every real model present.
+nonisolated(unsafe) let tokenizers: [Tokenizer] = {
+    var list: [Tokenizer] = []
+    var spec = TinyModel.Spec(architecture: "qwen2")
+    spec.layers = 1
+    if let p = try? TinyModel.write(spec, name: "fuzz-tokenizer"), let f = try? GGUFFile(path: p), let t = try? Tokenizer(gguf: f) {
+        list.append(t)
+    }
+    let dir = ProcessInfo.processInfo.environment["SPECDEC_MODELS"] ?? (NSHomeDirectory() + "/.cache/specdec/models")
+    for name in ["smollm2-135m", "qwen2.5-coder-0.5b", "gemma-3-270m"] {
+        if let f = try? GGUFFile(path: "\(dir)/\(name).gguf"), let t = try? Tokenizer(gguf: f) { list.append(t) }
+    }
+    return list
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTokenizer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size >= 1 else { return 0 }
+    let t = tokenizers[Int(data[0]) % tokenizers.count]
+    let bytes = UnsafeBufferPointer(start: data + 1, count: size - 1)
+    let text = String(decoding: bytes, as: UTF8.self)
+    let ids = t.encode(text, addBOS: false, parseSpecial: false)
+    for id in ids { precondition(id >= 0 && Int(id) < t.vocabularySize, "id \(id) outside the vocabulary") }
+    let back = t.decode(ids)
+    if String(validating: bytes, as: UTF8.self) != nil && !text.contains("\0") {
+        precondition(back == text, "round trip changed the text: \(Array(text.utf8)) -> \(Array(back.utf8))")
+    }
+    // Special tokens parsed too: never traps, ids in range.
+    for id in t.encode(text, addBOS: true, parseSpecial: true) { precondition(id >= 0 && Int(id) < t.vocabularySize) }
+    return 0
+}
