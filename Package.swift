@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SpecDecEngine", targets: ["SpecDecEngine"]),
         // The parsers of untrusted input, for the fuzz targets in Fuzz/ (a package of its own).
         .library(name: "SpecDecGGUF", targets: ["SpecDecGGUF"]),
+        .library(name: "SpecDecKernels", targets: ["SpecDecKernels"]),
         .library(name: "SpecDecTokenizer", targets: ["SpecDecTokenizer"]),
         .library(name: "SpecDecModel", targets: ["SpecDecModel"]),
         .library(name: "SpecDecBench", targets: ["SpecDecBench"]),

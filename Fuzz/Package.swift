@@ -12,7 +12,8 @@ let package = Package(
     targets: [
         .executableTarget(name: "FuzzGGUF", dependencies: [
             .product(name: "SpecDecGGUF", package: "SpecDec"), .product(name: "SpecDecModel", package: "SpecDec"),
-            .product(name: "SpecDecTokenizer", package: "SpecDec"),
+            .product(name: "SpecDecTokenizer", package: "SpecDec"), .product(name: "SpecDecTestSupport", package: "SpecDec"),
+            .product(name: "SpecDecKernels", package: "SpecDec"),
         ], swiftSettings: fuzz),
         .executableTarget(name: "FuzzTokenizer", dependencies: [
             .product(name: "SpecDecGGUF", package: "SpecDec"), .product(name: "SpecDecTokenizer", package: "SpecDec"),

@@ -121,8 +121,12 @@ public enum ChatTemplate: Sendable, Equatable {
 private extension String {
     /// The string without leading and trailing whitespace (Jinja's `trim`), without Foundation.
     func trimmedWhitespace() -> String {
-        guard let first = firstIndex(where: { !$0.isWhitespace }),
-              let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
-        return String(self[first...last])
+        // By Unicode scalars, as the reference template's Python `strip()`: a combining mark that
+        // follows a space belongs to the space's character but is not whitespace, and stays (found by
+        // fuzzing: Fuzz/Regressions/chattemplate-combining-mark).
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SpecDecTokenizer
 import XCTest
 
@@ -38,5 +39,18 @@ final class ChatTemplateTests: XCTestCase {
         let m = ChatMessage.user("Hi")
         let data = try JSONEncoder().encode(m)
         XCTAssertEqual(try JSONDecoder().decode(ChatMessage.self, from: data), m)
+    }
+
+    /// Found by fuzzing (Fuzz/Regressions/chattemplate-combining-mark: role byte, then the content " \u{64B}"):
+    /// Gemma's turn content is trimmed by Unicode scalars, as the reference template's `trim`, so a
+    /// combining mark after a space is kept (it was dropped with its space's whole character).
+    func testGemmaKeepsACombiningMarkAfterLeadingWhitespace() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let input = try Data(contentsOf: root.appendingPathComponent("Fuzz/Regressions/chattemplate-combining-mark"))
+        let content = String(decoding: input.dropFirst(), as: UTF8.self)
+        XCTAssertEqual(Array(content.unicodeScalars), [" ", "\u{64B}"])
+        let rendered = ChatTemplate.gemma.render([ChatMessage(role: "assistant", content: content)], addGenerationPrompt: false)
+        XCTAssertEqual(rendered, "<start_of_turn>model\n\u{64B}<end_of_turn>\n")
+        XCTAssertEqual(ChatTemplate.gemma.render([.user(" \t Hi \n")], addGenerationPrompt: false), "<start_of_turn>user\nHi<end_of_turn>\n")
     }
 }

@@ -25,7 +25,7 @@ if [ -z "${SPECDEC_FUZZ_NO_BUILD:-}" ]; then
     -Xcc -fsanitize=fuzzer-no-link,address -Xlinker "$fuzzlib" -Xlinker -lstdc++ >&2
 fi
 bin="$scratch/release/$name"
-corpus=.build/fuzz-corpus/$short
+corpus=${SPECDEC_FUZZ_CORPUS:-.build/fuzz-corpus}/$short
 mkdir -p "$corpus" .build/fuzz-artifacts
 seeds=Fuzz/Corpus/$short
 [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true

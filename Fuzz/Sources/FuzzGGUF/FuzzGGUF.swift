@@ -6,6 +6,8 @@ import Foundation
 import SpecDecGGUF
 import SpecDecModel
 import SpecDecTokenizer
+import SpecDecKernels
+import SpecDecTestSupport
 
 nonisolated(unsafe) let path = "/dev/shm/specdec-fuzz-gguf-\(getpid()).gguf"
 
@@ -24,4 +26,33 @@ public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     _ = try? Tokenizer(gguf: file)
     return 0
+}
+
+/// Writes seed files into `dir` when it holds none.
+func seedCorpus(_ dir: String) {
+    let fm = FileManager.default
+    var isDir: ObjCBool = false
+    guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue,
+          (try? fm.contentsOfDirectory(atPath: dir).isEmpty) == true else { return }
+    var n = 0
+    for arch in ["qwen2", "llama", "gemma3"] {
+        for type in [GGMLType.f32, .f16, .q8_0, .q4_0] {
+            var spec = TinyModel.Spec(architecture: arch)
+            spec.layers = 1
+            spec.weightType = type
+            if let p = try? TinyModel.write(spec, name: "seed-\(arch)-\(type)"), let d = fm.contents(atPath: p) {
+                fm.createFile(atPath: "\(dir)/tiny-\(arch)-\(type).gguf", contents: d)
+                n += 1
+            }
+        }
+    }
+    let models = ProcessInfo.processInfo.environment["SPECDEC_MODELS"] ?? (NSHomeDirectory() + "/.cache/specdec/models")
+    for name in ["smollm2-135m", "qwen2.5-coder-0.5b", "gemma-3-270m"] {
+        if let h = FileHandle(forReadingAtPath: "\(models)/\(name).gguf") {
+            fm.createFile(atPath: "\(dir)/header-\(name).gguf", contents: h.readData(ofLength: 64 << 10))
+            try? h.close()
+            n += 1
+        }
+    }
+    FileHandle.standardError.write(Data("seeded \(dir) with \(n) files\n".utf8))
 }
