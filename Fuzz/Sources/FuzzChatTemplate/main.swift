@@ -1,14 +1,5 @@
-// libFuzzer's driver (libclang_rt.fuzzer_no_main, linked by tools/fuzz/run.sh) runs fuzzChatTemplate on each input.
+// libFuzzer runs fuzzChatTemplate on each input.
 import Foundation
+import FuzzSupport
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-    var empty: UInt8 = 0
-    return withUnsafePointer(to: &empty) { fuzzChatTemplate(data ?? $0, size) }
-})
+exit(runFuzzer(fuzzChatTemplate))

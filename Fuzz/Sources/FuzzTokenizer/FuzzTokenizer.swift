@@ -5,21 +5,10 @@ import Foundation
 import SpecDecGGUF
 import SpecDecTestSupport
 import SpecDecTokenizer
+import FuzzSupport
 
 /// The vocabularies: the tiny byte-level one, then every real model present.
-nonisolated(unsafe) let tokenizers: [Tokenizer] = {
-    var list: [Tokenizer] = []
-    var spec = TinyModel.Spec(architecture: "qwen2")
-    spec.layers = 1
-    if let p = try? TinyModel.write(spec, name: "fuzz-tokenizer"), let f = try? GGUFFile(path: p), let t = try? Tokenizer(gguf: f) {
-        list.append(t)
-    }
-    let dir = ProcessInfo.processInfo.environment["SPECDEC_MODELS"] ?? (NSHomeDirectory() + "/.cache/specdec/models")
-    for name in ["smollm2-135m", "qwen2.5-coder-0.5b", "gemma-3-270m"] {
-        if let f = try? GGUFFile(path: "\(dir)/\(name).gguf"), let t = try? Tokenizer(gguf: f) { list.append(t) }
-    }
-    return list
-}()
+nonisolated(unsafe) let tokenizers = fuzzTokenizers()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTokenizer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
