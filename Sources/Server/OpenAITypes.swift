@@ -281,16 +281,37 @@ public struct CompletionChoice: Codable, Sendable, Equatable {
     public var finishReason: String?
 }
 
-/// The response of `POST /v1/completions` (and each streamed chunk, with `object` "text_completion").
-public struct CompletionResponse: Codable, Sendable, Equatable {
+
+/// What every response and streamed chunk shares: the id, `object`, `created`, the model, the choices
+/// (the part that differs), and `usage` and `timings` when given.
+public struct ResponseEnvelope<Choice: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
     public var id: String
-    public var object = "text_completion"
+    /// `text_completion`, `chat.completion` or `chat.completion.chunk`.
+    public var object: String
     public var created: Int
     public var model: String
-    public var choices: [CompletionChoice]
+    public var choices: [Choice]
     public var usage: Usage?
     public var timings: Timings?
+
+    public init(id: String, object: String, created: Int, model: String, choices: [Choice], usage: Usage? = nil,
+                timings: Timings? = nil) {
+        self.id = id
+        self.object = object
+        self.created = created
+        self.model = model
+        self.choices = choices
+        self.usage = usage
+        self.timings = timings
+    }
 }
+
+/// The response of `POST /v1/completions` (and each streamed chunk: `object` "text_completion").
+public typealias CompletionResponse = ResponseEnvelope<CompletionChoice>
+/// The response of `POST /v1/chat/completions` without streaming (`object` "chat.completion").
+public typealias ChatCompletionResponse = ResponseEnvelope<ChatChoice>
+/// One server-sent event of a streamed chat completion (`object` "chat.completion.chunk").
+public typealias ChatCompletionChunk = ResponseEnvelope<ChatChunkChoice>
 
 /// An assistant message of a chat response.
 public struct ChatResponseMessage: Codable, Sendable, Equatable {
@@ -305,16 +326,6 @@ public struct ChatChoice: Codable, Sendable, Equatable {
     public var finishReason: String?
 }
 
-/// The response of `POST /v1/chat/completions` without streaming.
-public struct ChatCompletionResponse: Codable, Sendable, Equatable {
-    public var id: String
-    public var object = "chat.completion"
-    public var created: Int
-    public var model: String
-    public var choices: [ChatChoice]
-    public var usage: Usage?
-    public var timings: Timings?
-}
 
 /// The `delta` of a streamed chat chunk.
 public struct ChatDelta: Codable, Sendable, Equatable {
@@ -329,16 +340,6 @@ public struct ChatChunkChoice: Codable, Sendable, Equatable {
     public var finishReason: String?
 }
 
-/// One server-sent event of a streamed chat completion.
-public struct ChatCompletionChunk: Codable, Sendable, Equatable {
-    public var id: String
-    public var object = "chat.completion.chunk"
-    public var created: Int
-    public var model: String
-    public var choices: [ChatChunkChoice]
-    public var usage: Usage?
-    public var timings: Timings?
-}
 
 /// One entry of `GET /v1/models`.
 public struct ModelEntry: Codable, Sendable, Equatable {

@@ -153,12 +153,12 @@ public final class SpecDecServer: Sendable {
         let finish = finishReason(result.stopReason)
         switch job.kind {
         case .completion:
-            return try json(CompletionResponse(id: id, created: created, model: configuration.modelName,
+            return try json(CompletionResponse(id: id, object: "text_completion", created: created, model: configuration.modelName,
                                                choices: [CompletionChoice(index: 0, text: result.text, finishReason: finish)],
                                                usage: usage, timings: timings(result)))
         case .chat:
             return try json(ChatCompletionResponse(
-                id: id, created: created, model: configuration.modelName,
+                id: id, object: "chat.completion", created: created, model: configuration.modelName,
                 choices: [ChatChoice(index: 0, message: ChatResponseMessage(role: "assistant", content: result.text), finishReason: finish)],
                 usage: usage, timings: timings(result)))
         }
@@ -205,10 +205,10 @@ public final class SpecDecServer: Sendable {
                         let usage = Usage(prompt: result.stats.promptTokens, completion: result.stats.generatedTokens)
                         switch job.kind {
                         case .completion:
-                            try await writer.write(try event(CompletionResponse(id: id, created: created, model: model, choices: [],
+                            try await writer.write(try event(CompletionResponse(id: id, object: "text_completion", created: created, model: model, choices: [],
                                                                                 usage: usage, timings: self.timings(result))))
                         case .chat:
-                            try await writer.write(try event(ChatCompletionChunk(id: id, created: created, model: model, choices: [],
+                            try await writer.write(try event(ChatCompletionChunk(id: id, object: "chat.completion.chunk", created: created, model: model, choices: [],
                                                                                  usage: usage, timings: self.timings(result))))
                         }
                     }
@@ -261,11 +261,11 @@ struct StreamChunks: Sendable {
     @Sendable func chunk(_ text: String?, _ finish: String?, _ role: Bool) throws -> ByteBuffer {
         switch kind {
         case .completion:
-            return try event(CompletionResponse(id: id, created: created, model: model,
+            return try event(CompletionResponse(id: id, object: "text_completion", created: created, model: model,
                                                 choices: [CompletionChoice(index: 0, text: text ?? "", finishReason: finish)]))
         case .chat:
             let delta = ChatDelta(role: role ? "assistant" : nil, content: text)
-            return try event(ChatCompletionChunk(id: id, created: created, model: model,
+            return try event(ChatCompletionChunk(id: id, object: "chat.completion.chunk", created: created, model: model,
                                                  choices: [ChatChunkChoice(index: 0, delta: delta, finishReason: finish)]))
         }
     }
