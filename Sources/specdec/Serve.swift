@@ -49,7 +49,6 @@ struct Serve: AsyncParsableCommand {
             // Slots share the cores: each gets its part unless --threads says otherwise.
             let threads = modelOptions.threads ?? max(1, cores / parallel)
             let model = try LoadedModel(modelOptions.model, contextLength: modelOptions.context, threads: threads)
-            let target = model
             let draft = try speculation.loadDraft(context: modelOptions.context, threads: threads)
             var config = ServerConfiguration(modelName: alias ?? model.name)
             config.parallel = parallel
@@ -61,7 +60,7 @@ struct Serve: AsyncParsableCommand {
             config.speculativeByDefault = speculation.isSpeculative
             config.router = try speculation.routerPolicy()
             config.created = Int(Date().timeIntervalSince1970)
-            server = try SpecDecServer(configuration: config, target: target, draft: draft, threadsPerSlot: threads)
+            server = try SpecDecServer(configuration: config, target: model, draft: draft, threadsPerSlot: threads)
         } catch let e as ValidationError {
             note("error: \(e.message)")
             throw ExitCode.failure
