@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // Vector kernels, one folder per instruction set (avx512/, avx2/; run-time CPU checks, per-function
@@ -35,7 +36,9 @@ let package = Package(
         .target(name: "SpecDecGGUF", dependencies: ["SpecDecKernels"], path: "Sources/GGUF"),
         .target(name: "SpecDecTokenizer", dependencies: ["SpecDecGGUF"], path: "Sources/Tokenizer", swiftSettings: fast),
         .target(name: "SpecDecModel", dependencies: ["SpecDecGGUF", "SpecDecKernels"], path: "Sources/Model", swiftSettings: fast),
-        .target(name: "SpecDecSpeculation", dependencies: ["SpecDecModel", "SpecDecKernels"], path: "Sources/Speculation",
+        // JSON helpers for the stats and report types: defaults for absent keys, explicit nulls, derived figures.
+        .target(name: "SpecDecCoding", path: "Sources/Coding"),
+        .target(name: "SpecDecSpeculation", dependencies: ["SpecDecCoding", "SpecDecModel", "SpecDecKernels"], path: "Sources/Speculation",
                 swiftSettings: fast),
         .target(name: "SpecDecEngine", dependencies: ["SpecDecSpeculation", "SpecDecModel", "SpecDecTokenizer", "SpecDecGGUF", "SpecDecKernels"],
                 path: "Sources/Engine", swiftSettings: fast),
@@ -48,6 +51,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Sources/Server"),
         .executableTarget(name: "specdec", dependencies: [
             "SpecDecEngine",
@@ -60,6 +64,7 @@ let package = Package(
         ], path: "Sources/specdec"),
         .target(name: "SpecDecTestSupport", dependencies: ["SpecDecGGUF", "SpecDecKernels"], path: "Sources/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["SpecDecGGUF", "SpecDecTestSupport"], path: "Tests/GGUFTests"),
+        .testTarget(name: "CodingTests", dependencies: ["SpecDecCoding"], path: "Tests/CodingTests"),
         .testTarget(name: "KernelsTests", dependencies: ["SpecDecKernels"], path: "Tests/KernelsTests"),
         .testTarget(name: "TokenizerTests", dependencies: ["SpecDecTokenizer", "SpecDecTestSupport"], path: "Tests/TokenizerTests"),
         .testTarget(name: "ModelTests", dependencies: ["SpecDecModel", "SpecDecTestSupport"], path: "Tests/ModelTests"),
@@ -68,6 +73,8 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: [
             "SpecDecServer", "SpecDecEngine", "SpecDecTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/ServerTests"),
         .testTarget(name: "EngineTests", dependencies: ["SpecDecEngine", "SpecDecKernels", "SpecDecTestSupport"], path: "Tests/EngineTests",
                     resources: [.copy("Golden")]),

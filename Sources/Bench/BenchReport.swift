@@ -4,7 +4,8 @@ import SpecDecEngine
 ///
 /// Rates are ratios of totals, as Spec-Bench computes them: tokens per second is total generated
 /// tokens over total seconds; the speedup is that figure over `ar`'s on the same prompts; τ and the
-/// acceptance rate come from the group's merged ``SpeculationStats``.
+/// acceptance rate come from the group's merged ``SpeculationStats``. Figures that do not apply are
+/// written as `null`, so every group has the same keys.
 public struct GroupSummary: Sendable, Equatable, Codable {
     /// Prompts in the group.
     public var prompts: Int
@@ -13,40 +14,24 @@ public struct GroupSummary: Sendable, Equatable, Codable {
     /// generatedTokens / seconds.
     public var tokensPerSecond: Double
     /// Tokens per second over `ar`'s on the same prompts (nil when `ar` has no time there).
-    public var speedup: Double?
+    @EncodesNull public var speedup: Double? = nil
     /// τ: mean tokens committed per target forward (nil for `ar`).
-    public var meanAccepted: Double?
+    @EncodesNull public var meanAccepted: Double? = nil
     /// Accepted / drafted tokens (nil for `ar`).
-    public var acceptanceRate: Double?
+    @EncodesNull public var acceptanceRate: Double? = nil
     /// Share of prompts whose output tokens equal `ar`'s (greedy runs only; nil for `ar` itself and
     /// for sampling runs, whose outputs differ by design).
-    public var exactMatchRate: Double?
+    @EncodesNull public var exactMatchRate: Double? = nil
     /// Prompts with identical output, and prompts compared.
-    public var exactMatches: Int?
-    public var compared: Int?
-    /// The merged draft–verify counts (nil for `ar`).
-    public var speculation: SpeculationStats?
+    @EncodesNull public var exactMatches: Int? = nil
+    @EncodesNull public var compared: Int? = nil
+    /// The merged draft–verify counts (nil for `ar`), written with their rates.
+    @ReportedWithFigures public var speculation: SpeculationStats? = nil
 
     enum CodingKeys: String, CodingKey {
         case prompts, generatedTokens = "generated_tokens", seconds, tokensPerSecond = "tokens_per_second", speedup
         case meanAccepted = "mean_accepted", acceptanceRate = "acceptance_rate", exactMatchRate = "exact_match_rate"
         case exactMatches = "exact_matches", compared, speculation
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(prompts, forKey: .prompts)
-        try c.encode(generatedTokens, forKey: .generatedTokens)
-        try c.encode(seconds, forKey: .seconds)
-        try c.encode(tokensPerSecond, forKey: .tokensPerSecond)
-        // Absent figures are written as null so every group has the same fields.
-        try c.encode(speedup, forKey: .speedup)
-        try c.encode(meanAccepted, forKey: .meanAccepted)
-        try c.encode(acceptanceRate, forKey: .acceptanceRate)
-        try c.encode(exactMatchRate, forKey: .exactMatchRate)
-        try c.encode(exactMatches, forKey: .exactMatches)
-        try c.encode(compared, forKey: .compared)
-        try c.encode(speculation, forKey: .speculation)
     }
 
     /// Sums `records` of one method; `baseline` holds `ar`'s record of each prompt.
@@ -106,10 +91,21 @@ public struct BenchReport: Sendable, Equatable {
     public var familyOrder: [String]
     /// Categories in order of first appearance.
     public var categoryOrder: [String]
-    /// Summaries in method order, `ar` first.
-    public var methods: [MethodSummary]
+    /// Method labels in order, `ar` first (`method_order` in JSON).
+    public var methodOrder: [String]
+    /// Summaries by label (`methods` in JSON, so a figure reads as `methods["lookup"].families["qa"].speedup`).
+    public var methodsByLabel: [String: MethodSummary]
     /// Whether decoding was greedy (exact-match rates are reported).
     public var greedy: Bool
+
+    /// Summaries in method order, `ar` first.
+    public var methods: [MethodSummary] {
+        get { methodOrder.compactMap { methodsByLabel[$0] } }
+        set {
+            methodOrder = newValue.map(\.method)
+            methodsByLabel = Dictionary(newValue.map { ($0.method, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
 
     /// Aggregates `records` (only those of `methods` count; `ar` is the reference).
     public init(records: [RunRecord], methods: [MethodSpec], greedy: Bool, configuration: BenchConfiguration? = nil) {
@@ -130,6 +126,8 @@ public struct BenchReport: Sendable, Equatable {
         }
         familyOrder = order
 
+        methodOrder = []
+        methodsByLabel = [:]
         self.methods = methods.map { m in
             let own = records.filter { $0.method == m.label }
             func summary(_ rs: [RunRecord]) -> GroupSummary {
@@ -162,29 +160,6 @@ public struct BenchReport: Sendable, Equatable {
 extension BenchReport: Codable {
     enum CodingKeys: String, CodingKey {
         case configuration, familyOrder = "family_order", categoryOrder = "category_order"
-        case methodOrder = "method_order", methods, greedy
-    }
-
-    /// `methods` is written as an object keyed by label (with `method_order` giving the order), so
-    /// a figure reads as `methods["lookup"].families["qa"].speedup`.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(configuration, forKey: .configuration)
-        try c.encode(greedy, forKey: .greedy)
-        try c.encode(familyOrder, forKey: .familyOrder)
-        try c.encode(categoryOrder, forKey: .categoryOrder)
-        try c.encode(methods.map(\.method), forKey: .methodOrder)
-        try c.encode(Dictionary(methods.map { ($0.method, $0) }, uniquingKeysWith: { a, _ in a }), forKey: .methods)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        configuration = try c.decodeIfPresent(BenchConfiguration.self, forKey: .configuration)
-        greedy = try c.decode(Bool.self, forKey: .greedy)
-        familyOrder = try c.decode([String].self, forKey: .familyOrder)
-        categoryOrder = try c.decode([String].self, forKey: .categoryOrder)
-        let order = try c.decode([String].self, forKey: .methodOrder)
-        let byLabel = try c.decode([String: MethodSummary].self, forKey: .methods)
-        methods = order.compactMap { byLabel[$0] }
+        case methodOrder = "method_order", methodsByLabel = "methods", greedy
     }
 }

@@ -8,112 +8,72 @@ import Glibc
 ///
 /// Counts and times are summed over the prompt's turns; `tokens` holds the output token ids of
 /// every turn, one after the other (`turn_tokens` says where each turn ends).
+///
+/// A line is one flat JSON object: the ``Fields`` (synthesized coding), `generated_tokens`, and the
+/// speculation counts and rates (``SpeculationStats``'s own coding). The fields read as properties
+/// of the record (`record.seconds`).
+@dynamicMemberLookup
 public struct RunRecord: Sendable, Equatable, Codable {
-    public var questionID: QuestionID
-    public var category: String
-    /// The method's label (its spec as written).
-    public var method: String
-    /// Output token ids of all turns (end-of-turn tokens included).
-    public var tokens: [Int32]
-    /// Tokens generated in each turn.
-    public var turnTokens: [Int]
-    /// Wall time of the generate calls (prefill and decoding), in seconds.
-    public var seconds: Double
-    /// The part of ``seconds`` spent on prefill.
-    public var prefillSeconds: Double
+    /// Everything a line holds besides the speculation counts.
+    public struct Fields: Sendable, Equatable, Codable {
+        public var questionID: QuestionID
+        public var category: String
+        /// The method's label (its spec as written).
+        public var method: String
+        /// Output token ids of all turns (end-of-turn tokens included).
+        public var tokens: [Int32]
+        /// Tokens generated in each turn (older lines without it read as one turn).
+        @Defaulted public var turnTokens: [Int] = []
+        /// Wall time of the generate calls (prefill and decoding), in seconds.
+        public var seconds: Double
+        /// The part of ``seconds`` spent on prefill.
+        @Defaulted public var prefillSeconds = 0.0
+        /// Why each turn ended (`eos`, `max_tokens`, …).
+        @Defaulted public var stopReasons: [String] = []
+        /// Which model wrote what (`rstitch` methods only).
+        public var routing: RStitchStats?
+
+        enum CodingKeys: String, CodingKey {
+            case questionID = "question_id", category, method, tokens, turnTokens = "turn_tokens", seconds
+            case prefillSeconds = "prefill_seconds", stopReasons = "stop_reasons", routing
+        }
+    }
+
+    public var fields: Fields
     /// Draft–verify counts (all zero for `ar`).
     public var speculation: SpeculationStats
-    /// Why each turn ended (`eos`, `max_tokens`, …).
-    public var stopReasons: [String]
-    /// Which model wrote what (`rstitch` methods only).
-    public var routing: RStitchStats?
 
     public init(questionID: QuestionID, category: String, method: String, tokens: [Int32], turnTokens: [Int],
                 seconds: Double, prefillSeconds: Double = 0, speculation: SpeculationStats = SpeculationStats(),
                 stopReasons: [String] = []) {
-        self.questionID = questionID
-        self.category = category
-        self.method = method
-        self.tokens = tokens
-        self.turnTokens = turnTokens
-        self.seconds = seconds
-        self.prefillSeconds = prefillSeconds
+        fields = Fields(questionID: questionID, category: category, method: method, tokens: tokens,
+                        turnTokens: turnTokens, seconds: seconds, prefillSeconds: prefillSeconds,
+                        stopReasons: stopReasons, routing: nil)
         self.speculation = speculation
-        self.stopReasons = stopReasons
+    }
+
+    /// `record.seconds`, `record.questionID`, … read and write ``fields``.
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<Fields, T>) -> T {
+        get { fields[keyPath: keyPath] }
+        set { fields[keyPath: keyPath] = newValue }
     }
 
     /// Tokens generated over all turns.
-    public var generatedTokens: Int { tokens.count }
+    public var generatedTokens: Int { fields.tokens.count }
 
     /// The key `--resume` matches on.
-    public var key: RunKey { RunKey(questionID: questionID, method: method) }
+    public var key: RunKey { RunKey(questionID: fields.questionID, method: fields.method) }
 
-    enum CodingKeys: String, CodingKey {
-        case questionID = "question_id", category, method, tokens, turnTokens = "turn_tokens"
-        case generatedTokens = "generated_tokens", seconds, prefillSeconds = "prefill_seconds"
-        case drafted, accepted, draftSteps = "draft_steps", acceptanceByPosition = "acceptance_by_position"
-        case draftedByPosition = "drafted_by_position", acceptedByPosition = "accepted_by_position"
-        case draftSeconds = "draft_seconds", verifySeconds = "verify_seconds", stopReasons = "stop_reasons"
-        case treeSteps = "tree_steps", treeNodes = "tree_nodes", treeAccepted = "tree_accepted", maxTreeNodes = "max_tree_nodes"
-        case speculationOff = "speculation_off", probes, verifiedSizes = "verified_sizes", routing
-    }
-
+    /// One flat object: the fields, `generated_tokens`, then the speculation counts and rates.
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(questionID, forKey: .questionID)
-        try c.encode(category, forKey: .category)
-        try c.encode(method, forKey: .method)
-        try c.encode(generatedTokens, forKey: .generatedTokens)
-        try c.encode(seconds, forKey: .seconds)
-        try c.encode(prefillSeconds, forKey: .prefillSeconds)
-        try c.encode(speculation.draftSteps, forKey: .draftSteps)
-        try c.encode(speculation.drafted, forKey: .drafted)
-        try c.encode(speculation.accepted, forKey: .accepted)
-        try c.encode(speculation.acceptanceByPosition, forKey: .acceptanceByPosition)
-        try c.encode(speculation.draftedByPosition, forKey: .draftedByPosition)
-        try c.encode(speculation.acceptedByPosition, forKey: .acceptedByPosition)
-        try c.encode(speculation.draftSeconds, forKey: .draftSeconds)
-        try c.encode(speculation.verifySeconds, forKey: .verifySeconds)
-        try c.encode(speculation.treeSteps, forKey: .treeSteps)
-        try c.encode(speculation.treeNodes, forKey: .treeNodes)
-        try c.encode(speculation.treeAccepted, forKey: .treeAccepted)
-        try c.encode(speculation.maxTreeNodes, forKey: .maxTreeNodes)
-        try c.encode(speculation.speculationOff, forKey: .speculationOff)
-        try c.encode(speculation.probes, forKey: .probes)
-        try c.encode(speculation.verifiedSizes, forKey: .verifiedSizes)
-        try c.encode(stopReasons, forKey: .stopReasons)
-        try c.encodeIfPresent(routing, forKey: .routing)
-        try c.encode(turnTokens, forKey: .turnTokens)
-        try c.encode(tokens, forKey: .tokens)
+        try FlatJSON(fields, ["generated_tokens": generatedTokens], speculation.report).encode(to: encoder)
     }
 
+    /// Reads the fields and the speculation counts from the same object (absent counts are zero).
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        questionID = try c.decode(QuestionID.self, forKey: .questionID)
-        category = try c.decode(String.self, forKey: .category)
-        method = try c.decode(String.self, forKey: .method)
-        tokens = try c.decode([Int32].self, forKey: .tokens)
-        turnTokens = try c.decodeIfPresent([Int].self, forKey: .turnTokens) ?? [tokens.count]
-        seconds = try c.decode(Double.self, forKey: .seconds)
-        prefillSeconds = try c.decodeIfPresent(Double.self, forKey: .prefillSeconds) ?? 0
-        var s = SpeculationStats()
-        s.draftSteps = try c.decodeIfPresent(Int.self, forKey: .draftSteps) ?? 0
-        s.drafted = try c.decodeIfPresent(Int.self, forKey: .drafted) ?? 0
-        s.accepted = try c.decodeIfPresent(Int.self, forKey: .accepted) ?? 0
-        s.draftedByPosition = try c.decodeIfPresent([Int].self, forKey: .draftedByPosition) ?? []
-        s.acceptedByPosition = try c.decodeIfPresent([Int].self, forKey: .acceptedByPosition) ?? []
-        s.draftSeconds = try c.decodeIfPresent(Double.self, forKey: .draftSeconds) ?? 0
-        s.verifySeconds = try c.decodeIfPresent(Double.self, forKey: .verifySeconds) ?? 0
-        s.treeSteps = try c.decodeIfPresent(Int.self, forKey: .treeSteps) ?? 0
-        s.treeNodes = try c.decodeIfPresent(Int.self, forKey: .treeNodes) ?? 0
-        s.treeAccepted = try c.decodeIfPresent(Int.self, forKey: .treeAccepted) ?? 0
-        s.maxTreeNodes = try c.decodeIfPresent(Int.self, forKey: .maxTreeNodes) ?? 0
-        s.speculationOff = try c.decodeIfPresent(Int.self, forKey: .speculationOff) ?? 0
-        s.probes = try c.decodeIfPresent(Int.self, forKey: .probes) ?? 0
-        s.verifiedSizes = try c.decodeIfPresent([Int].self, forKey: .verifiedSizes) ?? []
-        speculation = s
-        stopReasons = try c.decodeIfPresent([String].self, forKey: .stopReasons) ?? []
-        routing = try c.decodeIfPresent(RStitchStats.self, forKey: .routing)
+        fields = try Fields(from: decoder)
+        if fields.turnTokens.isEmpty { fields.turnTokens = [fields.tokens.count] }
+        speculation = try SpeculationStats(from: decoder)
     }
 }
 

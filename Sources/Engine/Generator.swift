@@ -17,7 +17,8 @@ public enum StopReason: String, Sendable, Codable {
     case cancelled
 }
 
-/// Timing and counts of one generation.
+/// Timing and counts of one generation. `Codable` is synthesized over the stored values;
+/// ``DerivedFiguresReporting/report`` adds `tokens_per_second`.
 public struct GenerationStats: Sendable, Codable, Equatable {
     public var promptTokens = 0
     public var generatedTokens = 0
@@ -30,25 +31,20 @@ public struct GenerationStats: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case promptTokens = "prompt_tokens", generatedTokens = "generated_tokens"
-        case prefillSeconds = "prefill_seconds", decodeSeconds = "decode_seconds", tokensPerSecond = "tokens_per_second"
+        case prefillSeconds = "prefill_seconds", decodeSeconds = "decode_seconds"
+    }
+}
+
+extension GenerationStats: DerivedFiguresReporting {
+    /// The figure computed from the counts.
+    public struct Rates: Encodable, Sendable, Equatable {
+        public var tokensPerSecond: Double
+
+        enum CodingKeys: String, CodingKey { case tokensPerSecond = "tokens_per_second" }
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(promptTokens, forKey: .promptTokens)
-        try c.encode(generatedTokens, forKey: .generatedTokens)
-        try c.encode(prefillSeconds, forKey: .prefillSeconds)
-        try c.encode(decodeSeconds, forKey: .decodeSeconds)
-        try c.encode(tokensPerSecond, forKey: .tokensPerSecond)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        promptTokens = try c.decode(Int.self, forKey: .promptTokens)
-        generatedTokens = try c.decode(Int.self, forKey: .generatedTokens)
-        prefillSeconds = try c.decode(Double.self, forKey: .prefillSeconds)
-        decodeSeconds = try c.decode(Double.self, forKey: .decodeSeconds)
-    }
+    /// ``tokensPerSecond``.
+    public var derivedFigures: Rates { Rates(tokensPerSecond: tokensPerSecond) }
 }
 
 /// The outcome of one generation.

@@ -248,11 +248,13 @@ struct StreamChunks: Sendable {
     let id: String
     let created: Int
     let model: String
+    /// One encoder for the whole stream (not one per token).
+    let encoder = APICoding.encoder()
 
     /// `data: JSON` and a blank line.
     @Sendable func event(_ value: any Encodable & Sendable) throws -> ByteBuffer {
         var b = ByteBuffer(string: "data: ")
-        b.writeBytes(try APICoding.encoder().encode(value))
+        b.writeBytes(try encoder.encode(value))
         b.writeString("\n\n")
         return b
     }

@@ -1,3 +1,5 @@
+@_exported import SpecDecCoding
+
 /// Counts and timings of speculative decoding, kept per draft position as vLLM's spec-decode
 /// metrics are; the rates are computed.
 ///
@@ -10,37 +12,40 @@
 /// var total = SpeculationStats()
 /// total.merge(decoder.stats)
 /// print(total.meanAccepted, total.acceptanceByPosition)
-/// let json = try JSONEncoder().encode(total)   // snake_case keys
+/// let json = try JSONEncoder().encode(total.report)   // counts and rates, snake_case keys
 /// ```
+///
+/// `Codable` is synthesized over the counts (a key absent from older files decodes as zero); the
+/// rates are ``Rates``, written beside the counts by ``DerivedFiguresReporting/report``.
 public struct SpeculationStats: Sendable, Codable, Equatable {
     /// Draft–verify rounds.
-    public var draftSteps = 0
+    @Defaulted public var draftSteps = 0
     /// Draft tokens proposed.
-    public var drafted = 0
+    @Defaulted public var drafted = 0
     /// Draft tokens accepted.
-    public var accepted = 0
+    @Defaulted public var accepted = 0
     /// `draftedByPosition[i]`: rounds whose draft had a token at position i.
-    public var draftedByPosition: [Int] = []
+    @Defaulted public var draftedByPosition: [Int] = []
     /// `acceptedByPosition[i]`: rounds whose draft token at position i was accepted.
-    public var acceptedByPosition: [Int] = []
+    @Defaulted public var acceptedByPosition: [Int] = []
     /// Seconds spent drafting.
-    public var draftSeconds = 0.0
+    @Defaulted public var draftSeconds = 0.0
     /// Seconds spent verifying (the target's batched forward and the verifier).
-    public var verifySeconds = 0.0
+    @Defaulted public var verifySeconds = 0.0
     /// Rounds whose draft was a tree with at least one branch.
-    public var treeSteps = 0
+    @Defaulted public var treeSteps = 0
     /// Draft tokens (nodes) of those rounds.
-    public var treeNodes = 0
+    @Defaulted public var treeNodes = 0
     /// Draft tokens accepted in those rounds (the accepted path lengths).
-    public var treeAccepted = 0
+    @Defaulted public var treeAccepted = 0
     /// Largest tree verified.
-    public var maxTreeNodes = 0
+    @Defaulted public var maxTreeNodes = 0
     /// Rounds in which the cost model expected no draft to beat one plain token and decoded plainly.
-    public var speculationOff = 0
+    @Defaulted public var speculationOff = 0
     /// Rounds the cost model drafted only to measure acceptance again after decoding plainly.
-    public var probes = 0
+    @Defaulted public var probes = 0
     /// `verifiedSizes[n]`: rounds that verified n draft tokens (chain length or tree size; 0: plain).
-    public var verifiedSizes: [Int] = []
+    @Defaulted public var verifiedSizes: [Int] = []
 
     public init() {}
 
@@ -121,57 +126,36 @@ public struct SpeculationStats: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case draftSteps = "draft_steps", drafted, accepted
-        case meanAccepted = "mean_accepted", acceptanceRate = "acceptance_rate"
-        case acceptanceByPosition = "acceptance_by_position"
         case draftedByPosition = "drafted_by_position", acceptedByPosition = "accepted_by_position"
         case draftSeconds = "draft_seconds", verifySeconds = "verify_seconds"
-        case treeSteps = "tree_steps", treeNodes = "tree_nodes", treeAccepted = "tree_accepted"
-        case meanTreeNodes = "mean_tree_nodes", meanTreeAccepted = "mean_tree_accepted", maxTreeNodes = "max_tree_nodes"
-        case speculationOff = "speculation_off", speculationOffRate = "speculation_off_rate", probes
+        case treeSteps = "tree_steps", treeNodes = "tree_nodes", treeAccepted = "tree_accepted", maxTreeNodes = "max_tree_nodes"
+        case speculationOff = "speculation_off", probes
         case verifiedSizes = "verified_sizes"
     }
+}
 
-    /// Encodes the counts and the computed rates.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(draftSteps, forKey: .draftSteps)
-        try c.encode(drafted, forKey: .drafted)
-        try c.encode(accepted, forKey: .accepted)
-        try c.encode(meanAccepted, forKey: .meanAccepted)
-        try c.encode(acceptanceRate, forKey: .acceptanceRate)
-        try c.encode(acceptanceByPosition, forKey: .acceptanceByPosition)
-        try c.encode(draftedByPosition, forKey: .draftedByPosition)
-        try c.encode(acceptedByPosition, forKey: .acceptedByPosition)
-        try c.encode(draftSeconds, forKey: .draftSeconds)
-        try c.encode(verifySeconds, forKey: .verifySeconds)
-        try c.encode(treeSteps, forKey: .treeSteps)
-        try c.encode(treeNodes, forKey: .treeNodes)
-        try c.encode(treeAccepted, forKey: .treeAccepted)
-        try c.encode(meanTreeNodes, forKey: .meanTreeNodes)
-        try c.encode(meanTreeAccepted, forKey: .meanTreeAccepted)
-        try c.encode(maxTreeNodes, forKey: .maxTreeNodes)
-        try c.encode(speculationOff, forKey: .speculationOff)
-        try c.encode(speculationOffRate, forKey: .speculationOffRate)
-        try c.encode(probes, forKey: .probes)
-        try c.encode(verifiedSizes, forKey: .verifiedSizes)
+extension SpeculationStats: DerivedFiguresReporting {
+    /// The rates computed from the counts, as JSON shows them beside the counts.
+    public struct Rates: Encodable, Sendable, Equatable {
+        public var meanAccepted: Double
+        public var acceptanceRate: Double
+        public var acceptanceByPosition: [Double]
+        public var meanTreeNodes: Double
+        public var meanTreeAccepted: Double
+        public var speculationOffRate: Double
+
+        enum CodingKeys: String, CodingKey {
+            case meanAccepted = "mean_accepted", acceptanceRate = "acceptance_rate"
+            case acceptanceByPosition = "acceptance_by_position"
+            case meanTreeNodes = "mean_tree_nodes", meanTreeAccepted = "mean_tree_accepted"
+            case speculationOffRate = "speculation_off_rate"
+        }
     }
 
-    /// Decodes the counts (the rates are recomputed; per-position counts default to none).
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        draftSteps = try c.decode(Int.self, forKey: .draftSteps)
-        drafted = try c.decode(Int.self, forKey: .drafted)
-        accepted = try c.decode(Int.self, forKey: .accepted)
-        draftedByPosition = try c.decodeIfPresent([Int].self, forKey: .draftedByPosition) ?? []
-        acceptedByPosition = try c.decodeIfPresent([Int].self, forKey: .acceptedByPosition) ?? []
-        draftSeconds = try c.decodeIfPresent(Double.self, forKey: .draftSeconds) ?? 0
-        verifySeconds = try c.decodeIfPresent(Double.self, forKey: .verifySeconds) ?? 0
-        treeSteps = try c.decodeIfPresent(Int.self, forKey: .treeSteps) ?? 0
-        treeNodes = try c.decodeIfPresent(Int.self, forKey: .treeNodes) ?? 0
-        treeAccepted = try c.decodeIfPresent(Int.self, forKey: .treeAccepted) ?? 0
-        maxTreeNodes = try c.decodeIfPresent(Int.self, forKey: .maxTreeNodes) ?? 0
-        speculationOff = try c.decodeIfPresent(Int.self, forKey: .speculationOff) ?? 0
-        probes = try c.decodeIfPresent(Int.self, forKey: .probes) ?? 0
-        verifiedSizes = try c.decodeIfPresent([Int].self, forKey: .verifiedSizes) ?? []
+    /// ``meanAccepted``, ``acceptanceRate``, ``acceptanceByPosition``, ``meanTreeNodes``,
+    /// ``meanTreeAccepted`` and ``speculationOffRate``.
+    public var derivedFigures: Rates {
+        Rates(meanAccepted: meanAccepted, acceptanceRate: acceptanceRate, acceptanceByPosition: acceptanceByPosition,
+              meanTreeNodes: meanTreeNodes, meanTreeAccepted: meanTreeAccepted, speculationOffRate: speculationOffRate)
     }
 }

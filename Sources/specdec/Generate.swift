@@ -59,7 +59,7 @@ struct Generate: ParsableCommand {
             case .json:
                 let out = GenerateJSON(promptTokens: result.promptTokens, tokens: result.tokens, text: result.text,
                                        stopReason: result.stopReason.rawValue, kernels: KernelSet.active.rawValue,
-                                       stats: GenerateStatsJSON(generation: result.stats, speculation: result.speculation),
+                                       stats: generateStatsJSON(generation: result.stats, speculation: result.speculation),
                                        routing: result.routing)
                 let enc = JSONEncoder()
                 enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -77,7 +77,7 @@ struct GenerateJSON: Encodable {
     var stopReason: String
     /// The kernel set that ran (``KernelSet/active``).
     var kernels: String
-    var stats: GenerateStatsJSON
+    var stats: FlatJSON
     /// R-Stitch counts (`--router rstitch` only).
     var routing: RStitchStats?
 
@@ -93,13 +93,7 @@ func parseIDs(_ s: String) -> [Int32]? {
     return ids.count == parts.count && !ids.isEmpty ? ids : nil
 }
 
-/// `stats` of the JSON output: the generation figures, plus the speculation counts when speculating.
-struct GenerateStatsJSON: Encodable {
-    var generation: GenerationStats
-    var speculation: SpeculationStats?
-
-    func encode(to encoder: Encoder) throws {
-        try generation.encode(to: encoder)
-        try speculation?.encode(to: encoder)
-    }
+/// `stats` of the JSON output: the generation figures, plus the speculation counts and rates when speculating.
+func generateStatsJSON(generation: GenerationStats, speculation: SpeculationStats?) -> FlatJSON {
+    FlatJSON(generation.report, speculation?.report)
 }

@@ -76,7 +76,6 @@ struct Serve: AsyncParsableCommand {
                     + "(model \(server.configuration.modelName), \(server.configuration.parallel) slot(s))")
             },
             logger: logger)
-        try await app.runService()
-        await server.scheduler.drain()
+        try await server.run(app, logger: logger)
     }
 }

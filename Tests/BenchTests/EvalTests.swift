@@ -363,6 +363,29 @@ final class EvalTests: XCTestCase {
         XCTAssertNil(report.summary("unlisted"))
     }
 
+    func testRecordsMarkedTimingExcludedCountForAccuracyButNotForSpeed() throws {
+        var rs = records()
+        // Problem 3 ran beside other work: every method's time there is left out of the speed figures.
+        for i in rs.indices where rs[i].problem == 3 { rs[i].timingExcluded = true }
+        let report = EvalReport(records: rs, configuration: configuration, methods: ["ar", "draft", "route", "lookup"])
+        let ar = try XCTUnwrap(report.summary("ar"))
+        XCTAssertEqual(ar.problems, 4)
+        XCTAssertEqual(ar.timedProblems, 3)
+        XCTAssertEqual(ar.correct, 3, "answers of excluded records still count")
+        // ar: (100 + 200 + 300) tokens / (10 + 20 + 30) s; route: 300 / 15.
+        XCTAssertEqual(ar.tokensPerSecond, 10, accuracy: 1e-12)
+        let route = try XCTUnwrap(report.summary("route"))
+        XCTAssertEqual(route.tokensPerSecond, 20, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(route.speedup), 2, accuracy: 1e-12)
+        XCTAssertEqual(ar.meanOutputTokens, 250, accuracy: 1e-12, "mean output length over all problems")
+        XCTAssertTrue(report.markdown().contains("over 3 of the 4 problems"))
+        // The mark survives the run log (resume keeps it); unmarked records omit the key.
+        let line = try JSONEncoder().encode(rs.first { $0.problem == 3 })
+        XCTAssertTrue(String(decoding: line, as: UTF8.self).contains(#""timing_excluded":true"#))
+        XCTAssertFalse(String(decoding: try JSONEncoder().encode(rs[0]), as: UTF8.self).contains("timing_excluded"))
+        XCTAssertFalse(self.report().markdown().contains("Speed figures"))
+    }
+
     func testWithoutArThereIsNoSpeedup() throws {
         let report = EvalReport(records: records().filter { $0.method != "ar" }, methods: ["route"])
         XCTAssertNil(try XCTUnwrap(report.summary("route")).speedup)

@@ -22,22 +22,12 @@ final class CLITests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw XCTSkip("the specdec binary is not built at \(Self.binary)")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["SPECDEC_MODELS"] = "/nonexistent-specdec-cache"
         env.removeValue(forKey: "SPECDEC_KERNELS")
         env.merge(extra) { $1 }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Output(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let r = try Subprocess.run(Self.binary, args, environment: env)
+        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     private func tinyPath() throws -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SpecDecTestSupport
 
 /// The real server binary on loopback with a real model, driven by the real `openai` Python package,
 /// schemathesis and a soak (`tools/serve/e2e.py`). Needs the release binary, `smollm2-135m` in the
@@ -37,16 +38,7 @@ final class ServeEndToEndTests: XCTestCase {
     }
 
     private func run(_ executable: String, _ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        p.currentDirectoryURL = root
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try Subprocess.run(executable, args, directory: root, mergeStderr: true)
+        return (r.status, r.stdout)
     }
 }

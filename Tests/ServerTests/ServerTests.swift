@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import ServiceLifecycle
 import SpecDecEngine
 import SpecDecServer
 import SpecDecTestSupport
@@ -270,6 +272,34 @@ final class ServerTests: XCTestCase {
         await s.scheduler.release(got)
         let busyAfter = await s.scheduler.busySlots
         XCTAssertEqual(busyAfter, 0)
+    }
+
+    func testGracefulShutdownRefusesQueuedRequestsAndLetsRunningOnesFinish() async throws {
+        let s = try server({ $0.queue = 2 })
+        let held = try await s.scheduler.acquire()
+        let queued = Task { try await s.scheduler.acquire() }
+        while await s.scheduler.queueDepth < 1 { await Task.yield() }
+        let group = ServiceGroup(configuration: .init(services: [DrainOnShutdown(scheduler: s.scheduler)],
+                                                      logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        await group.triggerGracefulShutdown()
+        do {
+            _ = try await queued.value
+            XCTFail("a queued request should be refused when shutdown begins")
+        } catch let e as APIError {
+            XCTAssertEqual(e, .shuttingDown)
+        }
+        try await running.value
+        // The running request keeps its slot until it ends; nothing new starts.
+        let busy = await s.scheduler.busySlots
+        XCTAssertEqual(busy, 1)
+        await s.scheduler.release(held)
+        do {
+            _ = try await s.scheduler.acquire()
+            XCTFail("no request starts after shutdown began")
+        } catch let e as APIError {
+            XCTAssertEqual(e, .shuttingDown)
+        }
     }
 
     func testACancelledGenerationStopsAndFreesItsSlot() async throws {

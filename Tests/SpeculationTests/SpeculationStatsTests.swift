@@ -50,13 +50,32 @@ final class SpeculationStatsTests: XCTestCase {
 
     func testJSONUsesSnakeCaseKeysAndRoundTrips() throws {
         let s = sample()
-        let data = try JSONEncoder().encode(s)
+        let data = try JSONEncoder().encode(s.report)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        for key in ["draft_steps", "drafted", "accepted", "mean_accepted", "acceptance_by_position", "draft_seconds", "verify_seconds"] {
-            XCTAssertNotNil(object[key], key)
-        }
+        // The documented keys (README: `--format json`, bench results), no more and no fewer.
+        XCTAssertEqual(Set(object.keys), [
+            "draft_steps", "drafted", "accepted", "mean_accepted", "acceptance_rate", "acceptance_by_position",
+            "drafted_by_position", "accepted_by_position", "draft_seconds", "verify_seconds", "tree_steps", "tree_nodes",
+            "tree_accepted", "mean_tree_nodes", "mean_tree_accepted", "max_tree_nodes", "speculation_off",
+            "speculation_off_rate", "probes", "verified_sizes"])
         XCTAssertEqual(object["mean_accepted"] as? Double ?? 0, 2.6, accuracy: 1e-12)
         XCTAssertEqual((object["acceptance_by_position"] as? [Double])?.first, 0.75)
+        XCTAssertEqual(object["draft_steps"] as? Int, 5)
         XCTAssertEqual(try JSONDecoder().decode(SpeculationStats.self, from: data), s)
+        // The stats' own encoding is the counts alone, and reads back the same.
+        let counts = try XCTUnwrap(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(s)) as? [String: Any])
+        XCTAssertNil(counts["mean_accepted"])
+        XCTAssertEqual(try JSONDecoder().decode(SpeculationStats.self, from: try JSONEncoder().encode(s)), s)
+    }
+
+    func testCountsMissingFromOlderFilesReadAsZero() throws {
+        let old = Data(#"{"draft_steps":2,"drafted":5,"accepted":3,"mean_accepted":2.5}"#.utf8)
+        let s = try JSONDecoder().decode(SpeculationStats.self, from: old)
+        XCTAssertEqual(s.draftSteps, 2)
+        XCTAssertEqual(s.accepted, 3)
+        XCTAssertEqual(s.meanAccepted, 2.5)
+        XCTAssertEqual(s.treeSteps, 0)
+        XCTAssertEqual(s.verifiedSizes, [])
+        XCTAssertEqual(s.draftSeconds, 0)
     }
 }

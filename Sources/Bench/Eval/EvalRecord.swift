@@ -27,6 +27,12 @@ public struct EvalRecord: Codable, Sendable, Equatable {
     public var llmTokens: Int?
     public var slmTokens: Int?
     public var switches: Int?
+    /// True for a record whose time must not count toward speed figures because it ran beside other
+    /// work on the same cores (its answer still counts); nil or false otherwise.
+    public var timingExcluded: Bool?
+
+    /// Whether ``seconds`` counts toward tokens per second and speedups.
+    public var isTimed: Bool { timingExcluded != true }
 
     enum CodingKeys: String, CodingKey {
         case problem = "problem"
@@ -40,6 +46,7 @@ public struct EvalRecord: Codable, Sendable, Equatable {
         case llmTokens = "llm_tokens"
         case slmTokens = "slm_tokens"
         case switches = "switches"
+        case timingExcluded = "timing_excluded"
     }
 
     public init(problem: Int, method: String, output: String, extracted: String?, reference: String, correct: Bool,

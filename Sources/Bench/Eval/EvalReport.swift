@@ -1,5 +1,6 @@
 import Foundation
 import SpecDecKernels
+import SpecDecEngine
 
 /// How an evaluation was run: written into `results.json` (and, by the runner, to `config.json`
 /// so that `--resume` can refuse a mismatched continuation).
@@ -90,7 +91,8 @@ public struct EvalConfiguration: Codable, Sendable, Equatable {
 /// One method's figures over the evaluated problems.
 ///
 /// Rates are ratios of totals: tokens per second is total generated tokens over total seconds;
-/// the speedup is that figure over `ar`'s.
+/// the speedup is that figure over `ar`'s. Figures that do not apply are written as `null`, so every
+/// method has the same keys.
 public struct EvalMethodSummary: Codable, Sendable, Equatable {
     public var method: String
     /// Problems with a record of this method, and how many of them were answered correctly.
@@ -102,41 +104,28 @@ public struct EvalMethodSummary: Codable, Sendable, Equatable {
     public var accuracy: Double
     /// The 95% Wilson score interval of ``accuracy``, `[low, high]` (``Accuracy/wilson(correct:total:z:)``).
     public var accuracyCI95: [Double]
-    /// Generated tokens and generation seconds, summed over the problems.
+    /// Generated tokens and generation seconds, summed over the timed problems (all but those whose
+    /// record has ``EvalRecord/timingExcluded``).
     public var tokens: Int
     public var seconds: Double
+    /// Problems whose time counts toward ``tokensPerSecond`` and ``speedup`` (absent from older files: 0).
+    @Defaulted public var timedProblems = 0
     /// tokens / seconds (0 when no time was recorded).
     public var tokensPerSecond: Double
     /// ``tokensPerSecond`` over `ar`'s (1 for `ar`; nil without an `ar` figure or without time).
-    public var speedup: Double?
-    /// tokens / problems.
+    @EncodesNull public var speedup: Double? = nil
+    /// Generated tokens per problem, over all problems.
     public var meanOutputTokens: Double
     /// The share of output tokens the large model produced: Σ llm_tokens / Σ (llm_tokens + slm_tokens)
     /// over the records that carry both; 1 for `ar`, 0 for `draft` (the small model alone), nil for
     /// other methods without those counts.
-    public var llmTokenShare: Double?
+    @EncodesNull public var llmTokenShare: Double? = nil
 
     enum CodingKeys: String, CodingKey {
         case method, problems, correct, unanswered, accuracy, accuracyCI95 = "accuracy_ci95", tokens, seconds
+        case timedProblems = "timed_problems"
         case tokensPerSecond = "tokens_per_second", speedup, meanOutputTokens = "mean_output_tokens"
         case llmTokenShare = "llm_token_share"
-    }
-
-    /// Absent figures are written as null so that every method has the same fields.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(method, forKey: .method)
-        try c.encode(problems, forKey: .problems)
-        try c.encode(correct, forKey: .correct)
-        try c.encode(unanswered, forKey: .unanswered)
-        try c.encode(accuracy, forKey: .accuracy)
-        try c.encode(accuracyCI95, forKey: .accuracyCI95)
-        try c.encode(tokens, forKey: .tokens)
-        try c.encode(seconds, forKey: .seconds)
-        try c.encode(tokensPerSecond, forKey: .tokensPerSecond)
-        try c.encode(speedup, forKey: .speedup)
-        try c.encode(meanOutputTokens, forKey: .meanOutputTokens)
-        try c.encode(llmTokenShare, forKey: .llmTokenShare)
     }
 
     /// Sums `records` (all of method `method`); `baselineTokensPerSecond` is `ar`'s figure, when known.
@@ -148,15 +137,17 @@ public struct EvalMethodSummary: Codable, Sendable, Equatable {
         accuracy = problems > 0 ? Double(correct) / Double(problems) : 0
         let ci = Accuracy.wilson(correct: correct, total: problems)
         accuracyCI95 = [ci.low, ci.high]
-        tokens = records.reduce(0) { $0 + $1.tokens }
-        seconds = records.reduce(0) { $0 + $1.seconds }
+        let timed = records.filter(\.isTimed)
+        timedProblems = timed.count
+        tokens = timed.reduce(0) { $0 + $1.tokens }
+        seconds = timed.reduce(0) { $0 + $1.seconds }
         tokensPerSecond = seconds > 0 ? Double(tokens) / seconds : 0
         if method == EvalReport.baselineLabel {
             speedup = tokensPerSecond > 0 ? 1 : nil
         } else if let base = baselineTokensPerSecond, base > 0, tokensPerSecond > 0 {
             speedup = tokensPerSecond / base
         }
-        meanOutputTokens = problems > 0 ? Double(tokens) / Double(problems) : 0
+        meanOutputTokens = problems > 0 ? Double(records.reduce(0) { $0 + $1.tokens }) / Double(problems) : 0
         if method == EvalReport.baselineLabel {
             llmTokenShare = 1
         } else if method == EvalReport.draftLabel {
@@ -186,8 +177,19 @@ public struct EvalReport: Sendable, Equatable {
     public static let draftLabel = "draft"
 
     public var configuration: EvalConfiguration?
+    /// Method labels in order, `ar` first (`method_order` in JSON; files without it read in label order).
+    @Defaulted public var methodOrder: [String] = []
+    /// Summaries by label (`methods` in JSON, so a figure reads as `methods["route"].accuracy`).
+    public var methodsByLabel: [String: EvalMethodSummary] = [:]
+
     /// Summaries in method order, `ar` first.
-    public var methods: [EvalMethodSummary]
+    public var methods: [EvalMethodSummary] {
+        get { (methodOrder.isEmpty ? methodsByLabel.keys.sorted() : methodOrder).compactMap { methodsByLabel[$0] } }
+        set {
+            methodOrder = newValue.map(\.method)
+            methodsByLabel = Dictionary(newValue.map { ($0.method, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
 
     /// Aggregates `records` of `methods` (nil: every method in the records, in order of first
     /// appearance); `ar` is moved first. Records of other methods are ignored; when a (problem,
@@ -215,23 +217,6 @@ public struct EvalReport: Sendable, Equatable {
 
 extension EvalReport: Codable {
     enum CodingKeys: String, CodingKey {
-        case configuration, methodOrder = "method_order", methods
-    }
-
-    /// `methods` is written as an object keyed by label (with `method_order` giving the order), so
-    /// a figure reads as `methods["route"].accuracy`.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(configuration, forKey: .configuration)
-        try c.encode(methods.map(\.method), forKey: .methodOrder)
-        try c.encode(Dictionary(methods.map { ($0.method, $0) }, uniquingKeysWith: { a, _ in a }), forKey: .methods)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        configuration = try c.decodeIfPresent(EvalConfiguration.self, forKey: .configuration)
-        let byLabel = try c.decode([String: EvalMethodSummary].self, forKey: .methods)
-        let order = try c.decodeIfPresent([String].self, forKey: .methodOrder) ?? byLabel.keys.sorted()
-        methods = order.compactMap { byLabel[$0] }
+        case configuration, methodOrder = "method_order", methodsByLabel = "methods"
     }
 }

@@ -27,6 +27,11 @@ extension EvalReport {
         s += "\naccuracy: outputs whose last number equals the reference answer; 95% CI: Wilson score interval; "
         s += "speedup: tokens/s over ar's (total tokens / total seconds, prefill included); "
         s += "LLM token share: output tokens produced by the target model.\n"
+        if let m = methods.first(where: { $0.timedProblems < $0.problems }) {
+            s += "\nSpeed figures (tokens/s, speedup) are over \(m.timedProblems) of the \(m.problems) problems: the "
+            s += "others' records are marked `timing_excluded` (they ran beside other work on the same cores); "
+            s += "their answers count.\n"
+        }
         let unanswered = methods.filter { $0.unanswered > 0 }
         if !unanswered.isEmpty {
             s += "\nOutputs without a number: " + unanswered.map { "\($0.method) \($0.unanswered)" }.joined(separator: ", ") + ".\n"
