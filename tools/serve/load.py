@@ -2,8 +2,9 @@
 """Load figures of `specdec serve` over loopback, against `specdec generate` in the same sitting.
 
 1. `specdec generate --format json` on the prompt (its decode tokens/s), R times;
-2. one client: R streamed requests of the same prompt (time to first token, decode tokens/s from the
-   first to the last token, and the server's own `timings.tokens_per_second`);
+2. one client: R streamed requests of the same prompt, alternating with the `generate` runs (time to
+   first token, decode tokens/s from the first to the last token, and the server's own
+   `timings.tokens_per_second`);
 3. C clients at once against a second server started with --parallel P: total tokens/s and p50/p99
    request latency over N requests.
 Standard library only. Example (the flagship pair, greedy speculation):
@@ -83,35 +84,43 @@ def main():
     ap.add_argument("--draft-model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--clients", type=int, default=4, help="0: skip the --parallel part")
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--requests", type=int, default=16)
     ap.add_argument("--chat", action="store_true", help="chat completions (default: completions of the raw prompt)")
     args = ap.parse_args()
     spec = ["--draft-model", args.draft_model] if args.draft_model else []
 
-    gen = []
-    for _ in range(args.repeats):
+    def generate_once():
         cmd = [args.binary, "generate", "--model", args.model, "--prompt", PROMPT, "--max-tokens", str(args.max_tokens),
                "--format", "json"] + spec + (["--chat"] if args.chat else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        gen.append(json.loads(out.stdout)["stats"]["tokens_per_second"])
-    g = statistics.median(gen)
+        return json.loads(out.stdout)["stats"]["tokens_per_second"]
 
+    # `generate` and the single client alternate, one run of each per round, so that a slow patch of
+    # a shared machine weighs on both (the idle server uses no CPU while `generate` runs).
     proc, port = start(args.binary, ["--model", args.model, "--parallel", "1"] + spec)
     stream_request(port, 8, args.chat)  # warm-up: the cost model's first measurement
-    single = [stream_request(port, args.max_tokens, args.chat) for _ in range(args.repeats)]
+    gen, single = [], []
+    for _ in range(args.repeats):
+        gen.append(generate_once())
+        single.append(stream_request(port, args.max_tokens, args.chat))
     proc.send_signal(signal.SIGTERM)
     proc.wait()
+    g = statistics.median(gen)
     ttft = statistics.median(s[0] for s in single)
     client_tps = statistics.median(s[2] / max(1e-9, s[1] - s[0]) for s in single)
     server_tps = statistics.median(s[3] for s in single)
+    paired = statistics.median(s[3] / x for s, x in zip(single, gen))
     print(f"model {args.model}, draft {args.draft_model or 'none'}, {args.max_tokens} tokens, greedy, "
-          f"{'chat' if args.chat else 'completion'}")
-    print(f"specdec generate: {g:.1f} tok/s (median of {args.repeats}: {', '.join(f'{x:.1f}' for x in gen)})")
-    print(f"serve, 1 client: decode {server_tps:.1f} tok/s by the server's timings ({server_tps / g:.3f}x generate), "
+          f"{'chat' if args.chat else 'completion'}, {args.repeats} alternating rounds")
+    print(f"specdec generate: {g:.1f} tok/s (median; runs {', '.join(f'{x:.1f}' for x in gen)})")
+    print(f"serve, 1 client: decode {server_tps:.1f} tok/s by the server's timings ({server_tps / g:.3f}x generate; "
+          f"median of the rounds' ratios {paired:.3f}x; runs {', '.join(f'{s[3]:.1f}' for s in single)}), "
           f"{client_tps:.1f} tok/s first-to-last token at the client ({client_tps / g:.3f}x), time to first token "
           f"{ttft * 1000:.0f} ms")
+    if args.clients <= 0:
+        return
 
     proc, port = start(args.binary, ["--model", args.model, "--parallel", str(args.parallel), "--queue", str(args.requests)] + spec)
     stream_request(port, 8, args.chat)
