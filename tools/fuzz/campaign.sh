@@ -11,8 +11,11 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(gguf tokenizer detokenizer chat-template datasets requests)
 out=.build/fuzz-campaign
 mkdir -p "$out"
-# Build once (the first target's build builds them all), then run without rebuilding.
-tools/fuzz/run.sh gguf 1 -runs=0 > "$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 1; }
+# Build every target first (run.sh builds the one product it runs), then run without rebuilding.
+: > "$out/build.log"
+for t in "${targets[@]}"; do
+  tools/fuzz/run.sh "$t" 1 -runs=0 >> "$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 1; }
+done
 export SPECDEC_FUZZ_NO_BUILD=1
 commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Fuzz || echo "+changes")
 printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} sh -c \
