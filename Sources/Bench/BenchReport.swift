@@ -64,7 +64,7 @@ public struct GroupSummary: Sendable, Equatable, Codable {
 }
 
 /// One method's summaries: per Spec-Bench task family, per dataset category, and overall.
-public struct MethodSummary: Sendable, Equatable, Codable {
+public struct MethodSummary: Sendable, Equatable, Codable, MethodLabelled {
     public var method: String
     /// `none` for `ar`, else the drafter (`model`, `lookup`, `suffix`).
     public var drafter: String
@@ -85,7 +85,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
 /// print(report.markdown())
 /// report.methods[1].families["qa"]?.speedup
 /// ```
-public struct BenchReport: Sendable, Equatable {
+public struct BenchReport: Sendable, Equatable, MethodSummaries {
     public var configuration: BenchConfiguration?
     /// Group keys of ``MethodSummary/families`` in Spec-Bench's order (those present only).
     public var familyOrder: [String]
@@ -97,15 +97,6 @@ public struct BenchReport: Sendable, Equatable {
     public var methodsByLabel: [String: MethodSummary]
     /// Whether decoding was greedy (exact-match rates are reported).
     public var greedy: Bool
-
-    /// Summaries in method order, `ar` first.
-    public var methods: [MethodSummary] {
-        get { methodOrder.compactMap { methodsByLabel[$0] } }
-        set {
-            methodOrder = newValue.map(\.method)
-            methodsByLabel = Dictionary(newValue.map { ($0.method, $0) }, uniquingKeysWith: { a, _ in a })
-        }
-    }
 
     /// Aggregates `records` (only those of `methods` count; `ar` is the reference).
     public init(records: [RunRecord], methods: [MethodSpec], greedy: Bool, configuration: BenchConfiguration? = nil) {

@@ -7,7 +7,10 @@ import SpecDecModel
 ///
 /// Invariant between calls: the target's KV cache holds every committed token except the last one,
 /// the *pending* token, which is evaluated at the head of the next verification batch. Rolling back
-/// rejected draft tokens is a truncation of the cache.
+/// rejected draft tokens is a truncation of the cache. The one exception is the first round of a
+/// request: the prefill evaluates the whole prompt, so the pending token (the prompt's last) is
+/// already cached and its logits kept; that round verifies the draft alone (a plain first token
+/// costs no forward at all).
 ///
 /// ```swift
 /// let drafter = try DraftModelDrafter(draft: small, target: big)
@@ -47,8 +50,13 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     /// The tokens in the target's cache, in order.
     private var cachedTokens: [Int32] = []
     private var started = false
+    /// Tokens of the current request's prompt.
+    private var promptLength = 0
     /// The last round drafted (so this round's draft time holds no catch-up of the drafter).
     private var previousRoundDrafted = false
+    /// The pending token's logits when it is already in the cache (after the prefill, until the
+    /// first round).
+    private var pendingLogits: [Float]?
 
     /// Throws ``SpeculationError/invalidParameter(_:)`` for invalid sampling parameters or a
     /// negative draft length (0 decodes one token per step, as plain decoding does).
@@ -69,7 +77,8 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     public var pendingToken: Int32? { started ? context.last : nil }
 
     /// Starts a request: tells the drafter, resets the sampler and the stats, and prefills the target
-    /// with `prompt[0 ..< n − 1]` in one batch, reusing the prefix already in its cache.
+    /// with the prompt in one batch, reusing the prefix already in its cache (at least the last token
+    /// is evaluated: its logits give the first token).
     /// `sampling`, when given, replaces the decoder's sampling parameters from this request on
     /// (e.g. a per-request seed).
     public func start(prompt: [Int32], sampling: SamplingParameters? = nil) throws {
@@ -90,18 +99,18 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         sampler = Sampler(self.sampling)
         stats = SpeculationStats()
 
-        // Prefill: keep the cached prefix shared with the prompt, evaluate the rest but the last
-        // token, which stays pending (its logits come with the first verification).
+        // Prefill: keep the cached prefix shared with the prompt, evaluate the rest. The last token is
+        // the pending one: cached already, its logits kept for the first round.
+        pendingLogits = nil
         if target.position != cachedTokens.count { target.reset(); cachedTokens = [] }  // used by someone else
-        let body = Array(prompt.dropLast())
-        let keep = commonPrefixLength(cachedTokens, body)
+        let keep = min(commonPrefixLength(cachedTokens, prompt), prompt.count - 1)
         target.truncate(to: keep)
         cachedTokens.removeSubrange(keep...)
-        if keep < body.count {
-            _ = try target.forward(Array(body[keep...]), logits: .last)
-            cachedTokens = body
-        }
+        let logits = try target.forward(Array(prompt[keep...]), logits: .last)
+        pendingLogits = logits.row(logits.rows - 1)
+        cachedTokens = prompt
         context = prompt
+        promptLength = prompt.count
         previousRoundDrafted = false
         started = true
     }
@@ -117,8 +126,10 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     public func step(maxNewTokens: Int = .max) throws -> [Int32] {
         guard started, let pending = context.last else { throw SpeculationError.notStarted }
         guard maxNewTokens >= 1 else { throw SpeculationError.invalidParameter("max new tokens must be >= 1, got \(maxNewTokens)") }
-        // The batch [pending] + draft must fit the target's context.
-        let room = target.contextLength - target.position - 1
+        // The batch [pending] + draft must fit the target's context (the pending token is cached
+        // already in a request's first round).
+        let preEvaluated = pendingLogits != nil
+        let room = target.contextLength - target.position - (preEvaluated ? 0 : 1)
         guard room >= 0 else { throw SpeculationError.contextFull(context: target.contextLength) }
         var k = min(draftLength, room, maxNewTokens - 1)
         var probe = false
@@ -126,8 +137,12 @@ public final class SpeculativeDecoder: @unchecked Sendable {
             let plan = costModel.plan()
             probe = plan.probe
             k = min(k, plan.length)
-            // A drafter that must first catch up (a draft model's prompt) drafts only when that pays.
-            if k > 0, !costModel.catchUpPays(tokens: drafter.catchUpTokens(context: context), remaining: maxNewTokens, length: k) {
+            // A drafter that must first catch up (a draft model's prompt) drafts only when that pays;
+            // a composed drafter asks the same of each of its steps.
+            let (remaining, generated, length) = (maxNewTokens, context.count - promptLength, k)
+            let pays = { (n: Int) in costModel.catchUpPays(tokens: n, remaining: remaining, generated: generated, length: length) }
+            drafter.setCatchUpGate(pays)
+            if k > 0, !pays(drafter.catchUpTokens(context: context)) {
                 k = 0
                 probe = false
             }
@@ -161,13 +176,25 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         // 2. Verify: ONE batched target forward over [pending] + draft; row i holds the target's logits
         //    after the context and the path to draft token i − 1 (a chain: draft[0 ..< i]). The verifier
         //    picks the accepted path and the correction (first rejection) or bonus (all accepted) token.
+        //    In a request's first round the pending token is cached and row 0 is its kept logits: the
+        //    forward covers the draft alone (none at all for a plain round).
         let start = target.position
         let isTree = draft.isTree
-        let logits = isTree
-            ? try target.forward([pending] + draft.tokens, parents: [-1] + draft.parentIndices.map { $0 + 1 }, logits: .all)
-            : try target.forward([pending] + draft.tokens, logits: .all)
-        let verification = isTree ? verifier.verifyTree(draft: draft, rows: { logits[$0] }, sampler: &sampler)
-                                  : verifier.verify(draft: draft, rows: { logits[$0] }, sampler: &sampler)
+        let batch = preEvaluated ? draft.tokens : [pending] + draft.tokens
+        let parents = preEvaluated ? draft.parentIndices : [-1] + draft.parentIndices.map { $0 + 1 }
+        let logits: Logits? = batch.isEmpty ? nil
+            : isTree ? try target.forward(batch, parents: parents, logits: .all) : try target.forward(batch, logits: .all)
+        let kept = pendingLogits ?? []
+        pendingLogits = nil
+        let verification = kept.withUnsafeBufferPointer { keptRow in
+            let rows: (Int) -> UnsafeBufferPointer<Float> = { i in
+                if preEvaluated && i == 0 { return keptRow }
+                guard let logits else { return UnsafeBufferPointer(start: nil, count: 0) }  // unreachable: rows ≤ draft count
+                return logits[preEvaluated ? i - 1 : i]
+            }
+            return isTree ? verifier.verifyTree(draft: draft, rows: rows, sampler: &sampler)
+                          : verifier.verify(draft: draft, rows: rows, sampler: &sampler)
+        }
         let accepted = verification.acceptedCount
         let path = isTree ? verification.path : Array(0..<accepted)
         precondition(accepted >= 0 && accepted <= draft.tokens.count && path.count == accepted,
@@ -175,8 +202,8 @@ public final class SpeculativeDecoder: @unchecked Sendable {
 
         // 3. Accept: commit the accepted draft tokens and the correction or bonus token.
         let committed = path.map { draft.tokens[$0] } + [verification.nextToken]
-        if isTree { try target.keepTreePath([0] + path.map { $0 + 1 }, from: start) }
-        cachedTokens.append(pending)
+        if isTree { try target.keepTreePath(preEvaluated ? path : [0] + path.map { $0 + 1 }, from: start) }
+        if !preEvaluated { cachedTokens.append(pending) }
         cachedTokens += committed.dropLast()
         context += committed
 
@@ -192,7 +219,7 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         stats.record(drafted: draft.tokens.count, accepted: accepted, draftSeconds: draftSeconds,
                      verifySeconds: verifySeconds, depth: isTree ? height : nil)
         if let costModel {
-            costModel.profile.observe(tokens: draft.tokens.count + 1, seconds: verifySeconds)
+            if !batch.isEmpty { costModel.profile.observe(tokens: batch.count, seconds: verifySeconds) }
             let treeScore = isTree ? draft.scores.map { Double($0.reduce(0, +)) } : nil
             costModel.observe(height: height, accepted: accepted, draftSeconds: draftSeconds,
                               draftedTokens: draft.tokens.count, treeScore: treeScore, steadyState: previousRoundDrafted)
@@ -242,7 +269,9 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         guard length >= 1, length <= context.count else {
             throw SpeculationError.invalidParameter("rollback length must be in 1...\(context.count), got \(length)")
         }
+        guard length < context.count else { return }  // nothing to forget (kept logits stay valid)
         context.removeSubrange(length...)
+        pendingLogits = nil
         rollbackCache(to: length - 1)
     }
 
@@ -256,6 +285,7 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     /// Empties the target's cache (the next prompt is evaluated from scratch).
     public func reset() {
         target.reset()
+        pendingLogits = nil
         cachedTokens = []
         started = false
     }

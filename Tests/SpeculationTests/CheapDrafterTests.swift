@@ -208,6 +208,29 @@ final class CheapDrafterTests: XCTestCase {
         XCTAssertThrowsError(try ChainDrafter([]))
     }
 
+    func testComposedDraftersSkipAStepWhoseCatchUpTheGateRefuses() throws {
+        let free = ScriptedDrafter(name: "free", proposal: [])
+        let costly = ScriptedDrafter(name: "costly", proposal: [3, 4], catchUp: 50)
+        let sampling = SamplingParameters()
+        let chain = try ChainDrafter([free, costly])
+        let hybrid = HybridDrafter(first: free, fallback: costly)
+        for drafter in [chain, hybrid] as [any Drafter] {
+            try drafter.begin(prompt: [9])
+            XCTAssertEqual(drafter.catchUpTokens(context: [9]), 0, "the cheapest step's catch-up")
+            XCTAssertEqual(try drafter.draft(context: [9], maxTokens: 4, sampling: sampling).tokens, [3, 4])
+            drafter.setCatchUpGate { $0 <= 10 }
+            XCTAssertEqual(try drafter.draft(context: [9], maxTokens: 4, sampling: sampling).tokens, [], "\(drafter.name)")
+            drafter.setCatchUpGate { $0 <= 50 }
+            XCTAssertEqual(try drafter.draft(context: [9], maxTokens: 4, sampling: sampling).tokens, [3, 4])
+            drafter.setCatchUpGate(nil)
+        }
+        // A free step that proposes drafts whatever the gate says.
+        let chain2 = try ChainDrafter([ScriptedDrafter(name: "lookup", proposal: [7]), costly])
+        chain2.setCatchUpGate { _ in false }
+        XCTAssertEqual(try chain2.draft(context: [9], maxTokens: 4, sampling: sampling).tokens, [7])
+        XCTAssertEqual(chain2.catchUpTokens(context: [9]), 0)
+    }
+
     // MARK: cross-vocabulary
 
     func testCrossVocabularyDraftsAreLosslessThroughADifferentTokenization() throws {
@@ -276,10 +299,14 @@ final class ScriptedDrafter: Drafter {
     let name: String
     let proposal: [Int32]
     var acceptedCalls = 0
-    init(name: String, proposal: [Int32]) {
+    /// What ``catchUpTokens(context:)`` reports.
+    var catchUp = 0
+    init(name: String, proposal: [Int32], catchUp: Int = 0) {
         self.name = name
         self.proposal = proposal
+        self.catchUp = catchUp
     }
+    func catchUpTokens(context: [Int32]) -> Int { catchUp }
     func begin(prompt: [Int32]) throws {}
     func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
         Draft(tokens: Array(proposal.prefix(maxTokens)))

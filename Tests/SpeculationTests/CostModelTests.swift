@@ -85,10 +85,17 @@ final class CostModelTests: XCTestCase {
         // Break-even: n · 0.0625 = remaining · saving.
         let remaining = 100
         let breakEven = Double(remaining) * saving / 0.0625
-        XCTAssertTrue(model.catchUpPays(tokens: Int(breakEven * 0.9), remaining: remaining, length: k))
-        XCTAssertFalse(model.catchUpPays(tokens: Int(breakEven * 1.1) + 1, remaining: remaining, length: k))
-        XCTAssertTrue(model.catchUpPays(tokens: 0, remaining: 1, length: k))
-        XCTAssertFalse(model.catchUpPays(tokens: 5, remaining: 0, length: k))
+        XCTAssertTrue(model.catchUpPays(tokens: Int(breakEven * 0.9), remaining: remaining, generated: 1000, length: k))
+        XCTAssertFalse(model.catchUpPays(tokens: Int(breakEven * 1.1) + 1, remaining: remaining, generated: 1000, length: k))
+        XCTAssertTrue(model.catchUpPays(tokens: 0, remaining: 1, generated: 0, length: k))
+        XCTAssertFalse(model.catchUpPays(tokens: 5, remaining: 0, generated: 1000, length: k))
+        // Ski rental: early in a request the catch-up waits until the savings forgone (saving per token
+        // × tokens generated) reach its price, whatever the budget.
+        let n = 40  // 40 · 0.0625 = 2.5 s
+        let tokensToRepay = 2.5 / saving
+        XCTAssertFalse(model.catchUpPays(tokens: n, remaining: 100_000, generated: 0, length: k))
+        XCTAssertFalse(model.catchUpPays(tokens: n, remaining: 100_000, generated: Int(tokensToRepay * 0.9), length: k))
+        XCTAssertTrue(model.catchUpPays(tokens: n, remaining: 100_000, generated: Int(tokensToRepay * 1.1) + 1, length: k))
         // A prior for the draft's cost prices the catch-up until c is observed (not the plan).
         model.draftCostPrior = 0.4
         XCTAssertEqual(model.catchUpSecondsPerToken, 0.125 * 0.4, accuracy: 1e-12)

@@ -11,7 +11,8 @@ final class SpeculativeDecoderTests: XCTestCase {
         let decoder = try SpeculativeDecoder(target: target, drafter: drafter, verifier: GreedyVerifier(),
                                              sampling: SamplingParameters(), draftLength: 3)
         try decoder.start(prompt: [1, 2, 3])
-        XCTAssertEqual(target.position, 2)
+        // The prefill evaluates the whole prompt: the pending token's logits serve the first round.
+        XCTAssertEqual(target.position, 3)
         XCTAssertEqual(decoder.pendingToken, 3)
         for _ in 0..<5 {
             let committed = try decoder.step()

@@ -93,7 +93,7 @@ public struct EvalConfiguration: Codable, Sendable, Equatable {
 /// Rates are ratios of totals: tokens per second is total generated tokens over total seconds;
 /// the speedup is that figure over `ar`'s. Figures that do not apply are written as `null`, so every
 /// method has the same keys.
-public struct EvalMethodSummary: Codable, Sendable, Equatable {
+public struct EvalMethodSummary: Codable, Sendable, Equatable, MethodLabelled {
     public var method: String
     /// Problems with a record of this method, and how many of them were answered correctly.
     public var problems: Int
@@ -170,7 +170,7 @@ public struct EvalMethodSummary: Codable, Sendable, Equatable {
 /// report.summary("route")?.accuracy
 /// try report.write(to: "eval-out")
 /// ```
-public struct EvalReport: Sendable, Equatable {
+public struct EvalReport: Sendable, Equatable, MethodSummaries {
     /// The label of plain decoding with the target model, the reference for speedups.
     public static let baselineLabel = MethodSpec.baselineLabel
     /// The label of decoding with the draft model alone (no large-model tokens).
@@ -181,15 +181,6 @@ public struct EvalReport: Sendable, Equatable {
     @Defaulted public var methodOrder: [String] = []
     /// Summaries by label (`methods` in JSON, so a figure reads as `methods["route"].accuracy`).
     public var methodsByLabel: [String: EvalMethodSummary] = [:]
-
-    /// Summaries in method order, `ar` first.
-    public var methods: [EvalMethodSummary] {
-        get { (methodOrder.isEmpty ? methodsByLabel.keys.sorted() : methodOrder).compactMap { methodsByLabel[$0] } }
-        set {
-            methodOrder = newValue.map(\.method)
-            methodsByLabel = Dictionary(newValue.map { ($0.method, $0) }, uniquingKeysWith: { a, _ in a })
-        }
-    }
 
     /// Aggregates `records` of `methods` (nil: every method in the records, in order of first
     /// appearance); `ar` is moved first. Records of other methods are ignored; when a (problem,

@@ -35,6 +35,7 @@ public final class ChainDrafter: Drafter {
     private var resumeAt: [Int]
     private var round = 0
     private var lastSource: Int?
+    private var catchUpGate: ((Int) -> Bool)?
 
     /// Throws ``SpeculationError/invalidParameter(_:)`` for an empty list.
     public init(_ steps: [any Drafter]) throws {
@@ -57,7 +58,18 @@ public final class ChainDrafter: Drafter {
     }
 
     public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
-        try propose { try $0.draft(context: context, maxTokens: maxTokens, sampling: sampling) }
+        try propose(context) { try $0.draft(context: context, maxTokens: maxTokens, sampling: sampling) }
+    }
+
+    /// The smallest catch-up of a step (0 when a step is model-free).
+    public func catchUpTokens(context: [Int32]) -> Int {
+        steps.map { $0.catchUpTokens(context: context) }.min() ?? 0
+    }
+
+    /// Steps whose catch-up the gate refuses sit the round out (they are not counted as skipped).
+    public func setCatchUpGate(_ gate: ((Int) -> Bool)?) {
+        catchUpGate = gate
+        for s in steps { s.setCatchUpGate(gate) }
     }
 
     /// Whether a step drafts trees.
@@ -65,10 +77,10 @@ public final class ChainDrafter: Drafter {
 
     /// The first step's proposal, as a tree when that step drafts trees.
     public func draftTree(context: [Int32], budget: TreeBudget, sampling: SamplingParameters) throws -> Draft {
-        try propose { try $0.draftTree(context: context, budget: budget, sampling: sampling) }
+        try propose(context) { try $0.draftTree(context: context, budget: budget, sampling: sampling) }
     }
 
-    private func propose(_ ask: (any Drafter) throws -> Draft) throws -> Draft {
+    private func propose(_ context: [Int32], _ ask: (any Drafter) throws -> Draft) throws -> Draft {
         round += 1
         lastSource = nil
         for (i, step) in steps.enumerated() {
@@ -76,6 +88,7 @@ public final class ChainDrafter: Drafter {
                 stats[i].skipped += 1
                 continue
             }
+            if let catchUpGate, case let n = step.catchUpTokens(context: context), n > 0, !catchUpGate(n) { continue }
             let proposal = try ask(step)
             if !proposal.tokens.isEmpty {
                 lastSource = i

@@ -160,6 +160,12 @@ public protocol Drafter: AnyObject {
     /// draft). The cost model weighs this one-time cost against what drafting can save over the rest
     /// of the request. The default, for model-free drafters, is 0.
     func catchUpTokens(context: [Int32]) -> Int
+    /// For drafters made of others (a chain, a hybrid): from now on, a step that would first have to
+    /// catch up on n tokens drafts only when `gate(n)` is true, and the others draft without it (the
+    /// decoder sets the gate each round from its cost model; nil allows every catch-up). Such a
+    /// drafter's ``catchUpTokens(context:)`` is that of its cheapest step. The default ignores it: a
+    /// single drafter's catch-up is weighed by the decoder through ``catchUpTokens(context:)``.
+    func setCatchUpGate(_ gate: ((Int) -> Bool)?)
 }
 
 extension Drafter {
@@ -169,6 +175,7 @@ extension Drafter {
     public func accepted(context: [Int32], path: [Int]) { accepted(context: context, acceptedCount: path.count) }
     public var draftsTrees: Bool { false }
     public func catchUpTokens(context: [Int32]) -> Int { 0 }
+    public func setCatchUpGate(_ gate: ((Int) -> Bool)?) {}
 }
 
 /// ``trieDraft(_:budget:)`` with scores: a node's score is the share of the continuations that pass

@@ -19,6 +19,8 @@ public final class HybridDrafter: Drafter {
     public private(set) var firstDrafts = 0
     public private(set) var fallbackDrafts = 0
 
+    private var catchUpGate: ((Int) -> Bool)?
+
     public init(first: any Drafter, fallback: any Drafter) {
         self.first = first
         self.fallback = fallback
@@ -35,8 +37,21 @@ public final class HybridDrafter: Drafter {
             firstDrafts += 1
             return proposal
         }
+        if let catchUpGate, case let n = fallback.catchUpTokens(context: context), n > 0, !catchUpGate(n) { return .empty }
         fallbackDrafts += 1
         return try fallback.draft(context: context, maxTokens: maxTokens, sampling: sampling)
+    }
+
+    /// The smaller catch-up of the two drafters.
+    public func catchUpTokens(context: [Int32]) -> Int {
+        min(first.catchUpTokens(context: context), fallback.catchUpTokens(context: context))
+    }
+
+    /// The fallback drafts only when the gate allows its catch-up.
+    public func setCatchUpGate(_ gate: ((Int) -> Bool)?) {
+        catchUpGate = gate
+        first.setCatchUpGate(gate)
+        fallback.setCatchUpGate(gate)
     }
 
     public func accepted(context: [Int32], acceptedCount: Int) {

@@ -105,8 +105,10 @@ public final class ForwardCostProfile: @unchecked Sendable {
 /// - a drafter that must first catch up on n tokens (a draft model's prompt prefill, lazily at its
 ///   first draft) drafts only when the catch-up, n · V(32)/32 · c/V(1) (c/V(1) before c is observed:
 ///   ``draftCostPrior``, else 0.5), costs less than the round's
-///   saving per committed token, V(1) − T(k*)/E(k*), over the tokens left in the request
-///   (``catchUpPays(tokens:remaining:length:)``): a long prompt with a short answer is decoded plainly;
+///   saving per committed token, s = V(1) − T(k*)/E(k*), over the tokens left in the request, and
+///   once the savings forgone in the request, s × tokens generated so far, have reached it (ski
+///   rental: ``catchUpPays(tokens:remaining:generated:length:)``): a long prompt with a short answer,
+///   or a short answer of any prompt, is decoded plainly;
 /// - a tree draft whose nodes carry scores sᵢ (the drafter's estimate that node i is reached and
 ///   accepted: the product of draft probabilities along its path) is cut to the n highest-scoring
 ///   nodes (parents first) that maximize (1 + κ Σ sᵢ) / (t_draft + V(n + 1)), κ the moving average
@@ -243,15 +245,24 @@ public final class CostModel: @unchecked Sendable {
     }
 
     /// Whether drafting chains of `k` tokens from now on can pay for a one-time catch-up of `tokens`
-    /// tokens (seconds n · ``catchUpSecondsPerToken``) within the `remaining` tokens of the request:
-    /// it saves V(1) − T(k)/E(k) seconds per committed token (with the plan's α).
-    public func catchUpPays(tokens n: Int, remaining: Int, length k: Int) -> Bool {
+    /// tokens (C = n · ``catchUpSecondsPerToken`` seconds), `generated` tokens into the request with
+    /// `remaining` tokens of budget left. Drafting saves s = V(1) − T(k)/E(k) seconds per committed
+    /// token (with the plan's α). Two conditions:
+    /// - the budget can repay it: C < s · remaining;
+    /// - *ski rental*: the savings forgone so far in the request have reached it, C ≤ s · generated.
+    ///   The budget is only an upper bound of the answer's length; a request that ends within C / s
+    ///   tokens would never have repaid the catch-up, and one that goes on loses at most C more than
+    ///   if it had been paid at once (the deterministic ski-rental rule: rent until the rent paid
+    ///   equals the price, then buy; never worse than twice the better choice in hindsight).
+    public func catchUpPays(tokens n: Int, remaining: Int, generated: Int, length k: Int) -> Bool {
         guard n > 0 else { return true }
         guard k > 0, remaining > 0 else { return false }
         let alpha = optimisticAcceptance
         let perToken = expectedSeconds(chain: k) / expectedTokens(chain: k, alpha)
-        let saving = Double(remaining) * (profile.time(tokens: 1) - perToken)
-        return Double(n) * catchUpSecondsPerToken < saving
+        let saving = profile.time(tokens: 1) - perToken
+        guard saving > 0 else { return false }
+        let cost = Double(n) * catchUpSecondsPerToken
+        return cost < saving * Double(remaining) && cost <= saving * Double(max(0, generated))
     }
 
     /// How many of a tree's nodes to verify: `order` lists node indices by decreasing score with
