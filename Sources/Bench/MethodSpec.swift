@@ -1,4 +1,5 @@
 import SpecDecEngine
+import SpecDecSpeculation
 
 /// Why a `--methods` string was refused.
 public enum MethodSpecError: Error, CustomStringConvertible, Equatable {
@@ -90,6 +91,8 @@ public struct MethodSpec: Sendable, Equatable {
     public var skipSearchBudget = 0
     /// The cost model (`cost=on|off`; default on).
     public var costModel = true
+    /// ε of the cost model's catch-up rule (`allowance=`; `inf`: the plain ski-rental rule).
+    public var catchUpAllowance = CostModel.defaultCatchUpAllowance
     /// Draft trees (`tree=W`: most children per node; 1 = chains) of at most `nodes=N` nodes.
     public var treeWidth = 1
     public var treeNodes = 16
@@ -141,6 +144,7 @@ public struct MethodSpec: Sendable, Equatable {
         o.skipFile = skipFile
         o.skipSearchBudget = skipSearchBudget
         o.costModel = costModel
+        o.catchUpAllowance = catchUpAllowance
         o.treeWidth = treeWidth
         o.treeNodes = treeNodes
         o.draftPolicy = draftPolicy
@@ -264,12 +268,12 @@ public struct MethodSpec: Sendable, Equatable {
         switch drafter {
         case .none: return []
         case .lookup: return ["min", "max", "k", "v", "beta", "tau", "lambda", "cost", "tree", "nodes"]
-        case .model: return ["k", "p", "v", "beta", "tau", "lambda", "vocab", "cost", "tree", "nodes", "policy"]
+        case .model: return ["k", "p", "v", "beta", "tau", "lambda", "vocab", "cost", "tree", "nodes", "policy", "allowance"]
         case .suffix: return ["k", "v", "beta", "tau", "lambda", "cost", "tree", "nodes"]
-        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau", "lambda", "vocab", "cost", "policy"]
+        case .hybrid: return ["min", "max", "k", "p", "v", "beta", "tau", "lambda", "vocab", "cost", "policy", "allowance"]
         case .selfSpeculative: return ["k", "p", "v", "beta", "tau", "lambda", "vocab", "skip", "search", "cost"]
-        case .crossVocabulary: return ["k", "p", "vocab", "cost", "policy"]
-        case .chain: return ["min", "max", "k", "p", "v", "beta", "tau", "lambda", "vocab", "skip", "search", "cost", "tree", "nodes", "policy"]
+        case .crossVocabulary: return ["k", "p", "vocab", "cost", "policy", "allowance"]
+        case .chain: return ["min", "max", "k", "p", "v", "beta", "tau", "lambda", "vocab", "skip", "search", "cost", "tree", "nodes", "policy", "allowance"]
         }
     }
 
@@ -316,6 +320,11 @@ public struct MethodSpec: Sendable, Equatable {
         case "cost":
             guard value == "on" || value == "off" else { throw MethodSpecError.badValue(parameter: key, value: value, expected: "on or off") }
             costModel = value == "on"
+        case "allowance":
+            guard let e = Double(value), !e.isNaN, e >= 0 else {
+                throw MethodSpecError.badValue(parameter: key, value: value, expected: "a share >= 0 (inf: no cap)")
+            }
+            catchUpAllowance = e
         case "tree": treeWidth = try int(atLeast: 1)
         case "nodes": treeNodes = try int(atLeast: 1)
         case "policy":

@@ -107,6 +107,10 @@ public struct SpeculationOptions: Sendable {
     /// turns speculation off where it would lose (the default; `--cost-model off` drafts ``draftMax``
     /// every round).
     public var costModel = true
+    /// ε of the cost model's catch-up rule (`--catch-up-allowance`): the most a draft model's catch-up
+    /// (its prompt prefill) may cost as a share of the request's time so far (``CostModel/catchUpAllowance``;
+    /// `inf`: the plain ski-rental rule).
+    public var catchUpAllowance = CostModel.defaultCatchUpAllowance
     /// Most children of a draft-tree node (`--tree-width`; 1: chains).
     public var treeWidth = 1
     /// Most nodes of a draft tree (`--tree-nodes`).
@@ -183,6 +187,9 @@ public struct SpeculationOptions: Sendable {
     /// Throws a message naming the first bad option.
     public func validate() throws {
         guard draftMax >= 1 else { throw EngineError.invalidParameter("--draft-max must be >= 1, got \(draftMax)") }
+        guard catchUpAllowance >= 0, !catchUpAllowance.isNaN else {
+            throw EngineError.invalidParameter("--catch-up-allowance must be >= 0 (inf: no cap), got \(catchUpAllowance)")
+        }
         guard lookupMin >= 1, lookupMax >= lookupMin else {
             throw EngineError.invalidParameter("need 1 <= --lookup-min <= --lookup-max, got \(lookupMin) and \(lookupMax)")
         }

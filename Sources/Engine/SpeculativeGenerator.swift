@@ -58,7 +58,8 @@ public final class SpeculativeGenerator: @unchecked Sendable {
             let profile = try target.costProfile ?? ForwardCostProfile.measure(tf)
             target.costProfile = profile
             let model = CostModel(profile: profile, maxDraft: options.draftMax)
-            if options.drafter == .model || options.drafter == .crossVocabulary, let draftModel {
+            model.catchUpAllowance = options.catchUpAllowance
+            if options.usesDraftModel, let draftModel {
                 // Until c is measured: a draft token reads the draft's weights, a plain step the target's.
                 model.draftCostPrior = Double(draftModel.file.fileSize) / Double(max(1, target.file.fileSize))
             }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SpecDecEngine
+import SpecDecSpeculation
 
 extension VerifierKind: ExpressibleByArgument {}
 
@@ -29,6 +30,9 @@ struct SpeculationCLIOptions: ParsableArguments {
         """) var draftMax: String = "auto"
     @Option(name: .customLong("cost-model"), help: "on (default) or off: pick each round's draft length / tree size from measured costs.")
     var costModel: String = "on"
+    @Option(name: .customLong("catch-up-allowance"), help: """
+        The most a draft model's catch-up (its prefill of the prompt) may cost, as a share of the request's time so far         (default 0.25; inf: catch up as soon as the savings forgone repay it).
+        """) var catchUpAllowance: Double = CostModel.defaultCatchUpAllowance
     @Option(name: .customLong("draft-policy"),
             help: "How a draft model sizes drafts: fixed, p-min (--draft-p-min), confidence (entropy and margin, adaptive threshold).")
     var draftPolicy: String?
@@ -78,6 +82,7 @@ struct SpeculationCLIOptions: ParsableArguments {
         case "off": o.costModel = false
         default: throw ValidationError("--cost-model must be on or off, got '\(costModel)'")
         }
+        o.catchUpAllowance = catchUpAllowance
         if let draftPolicy {
             guard let p = DraftPolicyKind(rawValue: draftPolicy) else {
                 throw ValidationError("--draft-policy must be fixed, p-min or confidence, got '\(draftPolicy)'")

@@ -85,24 +85,32 @@ final class CostModelTests: XCTestCase {
         // Break-even: n · 0.0625 = remaining · saving.
         let remaining = 100
         let breakEven = Double(remaining) * saving / 0.0625
-        XCTAssertTrue(model.catchUpPays(tokens: Int(breakEven * 0.9), remaining: remaining, generated: 1000, length: k))
-        XCTAssertFalse(model.catchUpPays(tokens: Int(breakEven * 1.1) + 1, remaining: remaining, generated: 1000, length: k))
+        XCTAssertTrue(model.catchUpPays(tokens: Int(breakEven * 0.9), remaining: remaining, generated: 100_000, length: k))
+        XCTAssertFalse(model.catchUpPays(tokens: Int(breakEven * 1.1) + 1, remaining: remaining, generated: 100_000, length: k))
         XCTAssertTrue(model.catchUpPays(tokens: 0, remaining: 1, generated: 0, length: k))
-        XCTAssertFalse(model.catchUpPays(tokens: 5, remaining: 0, generated: 1000, length: k))
+        XCTAssertFalse(model.catchUpPays(tokens: 5, remaining: 0, generated: 100_000, length: k))
         // Ski rental: early in a request the catch-up waits until the savings forgone (saving per token
         // × tokens generated) reach its price, whatever the budget.
         let n = 40  // 40 · 0.0625 = 2.5 s
+        model.catchUpAllowance = .infinity  // the plain rule: rent s per token
         let tokensToRepay = 2.5 / saving
         XCTAssertFalse(model.catchUpPays(tokens: n, remaining: 100_000, generated: 0, length: k))
         XCTAssertFalse(model.catchUpPays(tokens: n, remaining: 100_000, generated: Int(tokensToRepay * 0.9), length: k))
         XCTAssertTrue(model.catchUpPays(tokens: n, remaining: 100_000, generated: Int(tokensToRepay * 1.1) + 1, length: k))
-        // A prior for the draft's cost prices the catch-up until c is observed (not the plan).
-        model.draftCostPrior = 0.4
-        XCTAssertEqual(model.catchUpSecondsPerToken, 0.125 * 0.4, accuracy: 1e-12)
-        XCTAssertEqual(model.expectedSeconds(chain: 2), model.profile.time(tokens: 3), accuracy: 1e-12)
-        // Once c is observed (0.25 of V(1)), the catch-up is priced at that ratio.
+        // With the allowance ε the rent is capped at ε · V(1) (V(1) = 1) per token.
+        model.catchUpAllowance = 0.05
+        XCTAssertLessThan(0.05, saving)
+        XCTAssertFalse(model.catchUpPays(tokens: n, remaining: 100_000, generated: Int(2.5 / 0.05 * 0.9), length: k))
+        XCTAssertTrue(model.catchUpPays(tokens: n, remaining: 100_000, generated: Int(2.5 / 0.05 * 1.1), length: k))
+        model.catchUpAllowance = .infinity
+        // Without a prior, an observed c (0.25 of V(1)) prices the catch-up.
         model.observe(height: 4, accepted: 4, draftSeconds: 1, draftedTokens: 4)
         XCTAssertEqual(model.catchUpSecondsPerToken, 0.125 * 0.25, accuracy: 1e-12)
+        // The draft model's cost prior prices it whatever c is (a chain's c mixes in free steps);
+        // the plan still uses c.
+        model.draftCostPrior = 0.4
+        XCTAssertEqual(model.catchUpSecondsPerToken, 0.125 * 0.4, accuracy: 1e-12)
+        XCTAssertEqual(model.expectedSeconds(chain: 2), 2 * 0.25 + model.profile.time(tokens: 3), accuracy: 1e-12)
     }
 
     func testALongPromptWithAShortBudgetIsDecodedPlainlyAndTheDraftModelNeverPrefills() throws {

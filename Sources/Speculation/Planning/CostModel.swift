@@ -169,9 +169,11 @@ public final class CostModel: @unchecked Sendable {
         return result
     }
 
-    /// The drafter's cost per token relative to V(1) assumed for pricing a catch-up until c is
-    /// observed (nil: 0.5). The engine sets it for a draft model from the two files' sizes (the bytes
-    /// of weights read per token). The plan itself counts an unobserved c as 0, so the first rounds
+    /// The draft model's cost per token relative to V(1) used to price a catch-up (nil: c / V(1) once c
+    /// is observed, 0.5 before). The engine sets it for every drafter with a draft model from the two
+    /// files' sizes (a catch-up is the draft's prefill: its weights against the target's), which also
+    /// keeps a chain's cheap steps (prompt lookup, c ≈ 0) from making its draft model's catch-up look
+    /// free. The plan itself counts an unobserved c as 0, so the first rounds
     /// draft and measure it (measured: planning with this prior too kept Translation and QA near 1.0x
     /// but cost Math its 1.15x, since α is then only seen in probes).
     public var draftCostPrior: Double?
@@ -238,9 +240,9 @@ public final class CostModel: @unchecked Sendable {
 
     /// Seconds the drafter is expected to spend per catch-up token (tokens evaluated in one batch
     /// before it can draft): the target's batched per-token cost V(32)/32 scaled by the drafter's cost
-    /// relative to the target, c / V(1) (0.5 before c is observed).
+    /// relative to the target: ``draftCostPrior`` when set, else c / V(1) (0.5 before c is observed).
     public var catchUpSecondsPerToken: Double {
-        let ratio = draftSecondsPerToken.map { $0 / max(1e-9, profile.time(tokens: 1)) } ?? draftCostPrior ?? 0.5
+        let ratio = draftCostPrior ?? draftSecondsPerToken.map { $0 / max(1e-9, profile.time(tokens: 1)) } ?? 0.5
         return profile.time(tokens: 32) / 32 * min(1, ratio)
     }
 
@@ -249,21 +251,40 @@ public final class CostModel: @unchecked Sendable {
     /// `remaining` tokens of budget left. Drafting saves s = V(1) − T(k)/E(k) seconds per committed
     /// token (with the plan's α). Two conditions:
     /// - the budget can repay it: C < s · remaining;
-    /// - *ski rental*: the savings forgone so far in the request have reached it, C ≤ s · generated.
-    ///   The budget is only an upper bound of the answer's length; a request that ends within C / s
-    ///   tokens would never have repaid the catch-up, and one that goes on loses at most C more than
-    ///   if it had been paid at once (the deterministic ski-rental rule: rent until the rent paid
-    ///   equals the price, then buy; never worse than twice the better choice in hindsight).
+    /// - *ski rental*: the savings forgone so far in the request have reached it, C ≤ s · generated,
+    ///   and it costs at most ``catchUpAllowance`` of the time the request has taken so far,
+    ///   C ≤ ε · V(1) · generated. The budget is only an upper bound of the answer's length; a request
+    ///   that ends within C / min(s, ε·V(1)) tokens would never have repaid the catch-up, one that
+    ///   ends right after it is at most ε slower than plain, and one that goes on loses at most the
+    ///   rent paid before (the deterministic ski-rental rule: rent until the rent paid equals the
+    ///   price, then buy), here with the rent capped at ε·V(1) per token.
     public func catchUpPays(tokens n: Int, remaining: Int, generated: Int, length k: Int) -> Bool {
         guard n > 0 else { return true }
         guard k > 0, remaining > 0 else { return false }
         let alpha = optimisticAcceptance
         let perToken = expectedSeconds(chain: k) / expectedTokens(chain: k, alpha)
-        let saving = profile.time(tokens: 1) - perToken
+        let plain = profile.time(tokens: 1)
+        let saving = plain - perToken
         guard saving > 0 else { return false }
         let cost = Double(n) * catchUpSecondsPerToken
-        return cost < saving * Double(remaining) && cost <= saving * Double(max(0, generated))
+        let rent = min(saving, catchUpAllowance * plain) * Double(max(0, generated))
+        if debug {
+            FileHandle.standardError.write(String(format: "catch-up n=%d C=%.1fms rent=%.1fms s=%.2fms remaining=%d\n",
+                                                  n, cost * 1000, rent * 1000, saving * 1000, remaining).data(using: .utf8)!)
+        }
+        return cost < saving * Double(remaining) && cost <= rent
     }
+
+    /// ε: the most a catch-up may cost as a share of the request's time so far (≈ generated · V(1)),
+    /// so that a request ending right after it is at most that much slower than plain decoding
+    /// (`.infinity`: the plain ski-rental rule, C ≤ s · generated).
+    public var catchUpAllowance = CostModel.defaultCatchUpAllowance
+
+    /// The default ε. A catch-up of n tokens grows by one token per token generated, so it is reached
+    /// only when ε·V(1) exceeds the draft's per-token prefill cost p: after n₀·p / (ε·V(1) − p) tokens
+    /// for an n₀-token prompt. On the Qwen pair (p ≈ 0.1 V(1) on 2 Zen 4 cores) ε = 0.25 waits about
+    /// 0.75 n₀ tokens: answers shorter than their prompt are decoded plainly.
+    public static let defaultCatchUpAllowance = 0.25
 
     /// How many of a tree's nodes to verify: `order` lists node indices by decreasing score with
     /// parents before children; returns the count n of its prefix that maximizes expected tokens per
