@@ -113,6 +113,31 @@ final class SpeculativeDecoderTests: XCTestCase {
 }
 
 extension SpeculativeDecoderTests {
+    func testThePrefillsLogitsGiveTheFirstTokenAndARollbackBeforeTheFirstRoundDropsThem() throws {
+        let target = try Tiny.model("qwen2", seed: 5)
+        let prompt: [Int32] = [4, 9, 2, 7, 7, 1]
+        let decoder = try SpeculativeDecoder(target: target, drafter: try PromptLookupDrafter(minNgram: 1), verifier: GreedyVerifier(),
+                                             sampling: SamplingParameters(), draftLength: 3)
+        try decoder.start(prompt: prompt)
+        XCTAssertEqual(target.position, prompt.count, "the whole prompt is cached")
+        try decoder.rollback(to: prompt.count)  // nothing to forget: the kept logits stay
+        XCTAssertEqual(target.position, prompt.count)
+        var output: [Int32] = []
+        while output.count < 8 { output += try decoder.step(maxNewTokens: 8 - output.count) }
+        XCTAssertEqual(output, try Tiny.greedy(target, prompt: prompt, count: 8))
+        // A rollback into the prompt before the first round: the pending token changes, so the kept
+        // logits are dropped and the first round evaluates the new pending token.
+        try decoder.start(prompt: prompt)
+        try decoder.rollback(to: prompt.count - 2)
+        XCTAssertEqual(target.position, prompt.count - 3)
+        output = []
+        while output.count < 8 { output += try decoder.step(maxNewTokens: 8 - output.count) }
+        XCTAssertEqual(output, try Tiny.greedy(target, prompt: Array(prompt.prefix(prompt.count - 2)), count: 8))
+        // A repeated prompt re-evaluates its last token for its logits (the cache held it already).
+        try decoder.start(prompt: prompt)
+        XCTAssertEqual(try decoder.step(maxNewTokens: 1), Array(try Tiny.greedy(target, prompt: prompt, count: 1)))
+    }
+
     func testPromptTokensOutsideTheVocabularyAreRejectedBeforeAnyWork() throws {
         let target = try Tiny.model("llama")
         let decoder = try SpeculativeDecoder(target: target, drafter: try PromptLookupDrafter(), verifier: GreedyVerifier(),
