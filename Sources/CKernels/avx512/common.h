@@ -183,13 +183,21 @@ SDK_TARGET SDK_INLINE void sdk_reduce_store(const __m512 *acc, const int NB, flo
 
 /// Expands to a function `name` that runs `impl` (one row) over the rows with NB a compile-time
 /// constant 1...SDK_MAX_NB, so the per-column loops unroll into registers and the per-row setup
-/// (constants, tables) is hoisted out of the row loop.
+/// (constants, tables) is hoisted out of the row loop. A row that has a segment to prefetch
+/// (shared/tiling.h) passes its start `pf` and `pfStep`, the bytes to prefetch per unit of the
+/// current segment: the quantized kernels prefetch them block by block as they go (issued in one burst
+/// before the row, 69 prefetches for a Q6_K row of Qwen 1.5B's feed-forward down projection stalled
+/// the row: its 2-column forward took 13.4 ms there against 9.9 ms spread, `specdec speed --breakdown`,
+/// Zen 4).
 #define SDK_ROWS_LOOP(impl, NBC)                                                                             \
-    for (long i_ = 0; i_ < nrows; i_++) {                                                                    \
-        const uint8_t *row_ = w + i_ * rowBytes;                                                             \
-        if (i_ < pfRows)                                                                                     \
-            for (long o_ = 0; o_ < pfLen; o_ += 64) __builtin_prefetch(row_ + pfOff + o_, 0, 2);             \
-        impl(row_, cols, act, astride, NBC, out + i_, ostride, u0, u1, state + i_ * SDK_STATE, first, last);  \
+    {                                                                                                        \
+        const long pfStep_ = pfLen > 0 && u1 > u0 ? (pfLen + (u1 - u0) - 1) / (u1 - u0) : 0;                \
+        for (long i_ = 0; i_ < nrows; i_++) {                                                                \
+            const uint8_t *row_ = w + i_ * rowBytes;                                                         \
+            const uint8_t *pf_ = i_ < pfRows && pfStep_ > 0 ? row_ + pfOff : (const uint8_t *)0;            \
+            impl(row_, cols, act, astride, NBC, out + i_, ostride, u0, u1, state + i_ * SDK_STATE, first,    \
+                 last, pf_, pfStep_);                                                                        \
+        }                                                                                                    \
     }
 
 #define SDK_DISPATCH_NB(name, impl)                                                                          \
@@ -206,9 +214,9 @@ SDK_TARGET SDK_INLINE void sdk_reduce_store(const __m512 *acc, const int NB, flo
         }                                                                                                    \
     }
 
-/// Parameters of an impl function (NB a constant).
+/// Parameters of an impl function (NB a constant); `pf` (or null) and `pfStep` as in SDK_ROWS_LOOP.
 #define SDK_IMPL_ARGS                                                                                        \
     const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB, float *out, long ostride,   \
-        long u0, long u1, float *state, int first, int last
+        long u0, long u1, float *state, int first, int last, const uint8_t *pf, long pfStep
 
 #endif

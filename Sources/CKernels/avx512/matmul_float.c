@@ -16,6 +16,8 @@ SDK_TARGET SDK_INLINE void sdk_float_impl(SDK_IMPL_ARGS, const int kind) {
     // One accumulator per column (no split accumulators), so that a column's sum is formed in the same
     // order whatever the chunking, and so whatever the batch size.
     SDK_ACC_BEGIN(acc, NB)
+    if (pf)
+        for (long o = 0; o < pfStep * (u1 - u0); o += 64) __builtin_prefetch(pf + o, 0, 2);
     long i = u0;
     for (; i + 16 <= u1; i += 16) {
         const __m512 w0 = sdk_load_w(w, i, 0xFFFF, kind);
@@ -33,7 +35,7 @@ SDK_TARGET SDK_INLINE void sdk_float_impl(SDK_IMPL_ARGS, const int kind) {
 
 #define SDK_FLOAT(name, kind)                                                                                \
     SDK_TARGET SDK_INLINE void name##_impl(SDK_IMPL_ARGS) {                                                  \
-        sdk_float_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, kind);          \
+        sdk_float_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, pf, pfStep, kind); \
     }                                                                                                        \
     SDK_DISPATCH_NB(name, name##_impl)
 

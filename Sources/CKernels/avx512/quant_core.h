@@ -61,12 +61,15 @@ typedef void (*sdk_unpack_fn)(const uint8_t *row, long cols, long b, sdk_wblk *o
 
 SDK_TARGET SDK_INLINE void sdk_quant_impl(const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB,
                                           float *out, long ostride, long u0, long u1, float *state, int first,
-                                          int last, const int mode, sdk_unpack_fn unpack) {
+                                          int last, const uint8_t *pf, long pfStep, const int mode,
+                                          sdk_unpack_fn unpack) {
     SDK_ACC_BEGIN(acc, NB)
     const long qsBytes = 256 * ((cols + 255) / 256);
     const int scalarDx = mode == SDK_MODE_K45 || mode == SDK_MODE_K6;
     const int signedW = mode == SDK_MODE_K6 || mode == SDK_MODE_LOFF;
     for (long b = u0; b < u1; b++) {
+        if (pf)  // this block's share of the row's next segment (SDK_ROWS_LOOP)
+            for (long o = 0; o < pfStep; o += 64) __builtin_prefetch(pf + (b - u0) * pfStep + o, 0, 2);
         sdk_wblk wb;
         unpack(w, cols, b, &wb);
         for (int c = 0; c < NB; c++) {
@@ -93,7 +96,8 @@ SDK_TARGET SDK_INLINE void sdk_quant_impl(const uint8_t *w, long cols, const uin
 /// Defines `name` (an sdk_row_fn) for a format given its mode and unpack function.
 #define SDK_DISPATCH_QUANT(name, MODE, UNPACK)                                                               \
     SDK_TARGET SDK_INLINE void name##_impl(SDK_IMPL_ARGS) {                                                  \
-        sdk_quant_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, MODE, UNPACK);  \
+        sdk_quant_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, pf, pfStep, MODE,  \
+                       UNPACK);                                                                              \
     }                                                                                                        \
     SDK_DISPATCH_NB(name, name##_impl)
 
