@@ -57,7 +57,7 @@ typedef sdk_tile_fn sdk2_row_fn;
 
 #define SDK2_IMPL_ARGS                                                                                       \
     const uint8_t *w, long cols, const uint8_t *act, long astride, const int NB, float *out, long ostride,   \
-        long u0, long u1, float *state, int first, int last
+        long u0, long u1, float *state, int first, int last, const uint8_t *pf, long pfStep
 
 /// Byte order tables (avx2_repack.c): element of the natural block held by byte i of the 8 unpacked
 /// 32-byte vectors. [0]: 8 groups of 32 (K4/K5 sub-blocks, legacy blocks): byte 32k + 4j + t holds
@@ -147,12 +147,18 @@ SDK2_TARGET SDK2_INLINE __m256 sdk2_exp8(__m256 x) {
         for (int c_ = 0; c_ < NB; c_++) _mm256_storeu_ps(state + 8 * c_, acc[c_]);                          \
     }
 
+/// Runs `impl` over the rows; a row with a segment to prefetch passes its start `pf` and `pfStep`, the
+/// bytes to prefetch per unit of the current segment, which the quantized kernels prefetch block by
+/// block as they go (as the AVX-512 set, avx512/common.h: one burst before the row stalls it).
 #define SDK2_ROWS_LOOP(impl, NBC)                                                                            \
-    for (long i_ = 0; i_ < nrows; i_++) {                                                                    \
-        const uint8_t *row_ = w + i_ * rowBytes;                                                             \
-        if (i_ < pfRows)                                                                                     \
-            for (long o_ = 0; o_ < pfLen; o_ += 64) __builtin_prefetch(row_ + pfOff + o_, 0, 2);             \
-        impl(row_, cols, act, astride, NBC, out + i_, ostride, u0, u1, state + i_ * SDK2_STATE, first, last); \
+    {                                                                                                        \
+        const long pfStep_ = pfLen > 0 && u1 > u0 ? (pfLen + (u1 - u0) - 1) / (u1 - u0) : 0;                \
+        for (long i_ = 0; i_ < nrows; i_++) {                                                                \
+            const uint8_t *row_ = w + i_ * rowBytes;                                                         \
+            const uint8_t *pf_ = i_ < pfRows && pfStep_ > 0 ? row_ + pfOff : (const uint8_t *)0;            \
+            impl(row_, cols, act, astride, NBC, out + i_, ostride, u0, u1, state + i_ * SDK2_STATE, first,   \
+                 last, pf_, pfStep_);                                                                        \
+        }                                                                                                    \
     }
 
 /// Expands to a row function running `impl` with NB a compile-time constant 1...SDK2_MAX_NB.

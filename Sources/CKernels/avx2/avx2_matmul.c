@@ -221,6 +221,8 @@ SDK2_TARGET SDK2_INLINE void sdk2_quant_impl(SDK2_IMPL_ARGS, const int mode, con
     SDK2_ACC_BEGIN(acc, NB)
     const long qsBytes = 256 * ((cols + 255) / 256);
     for (long b = u0; b < u1; b++) {
+        if (pf)  // this block's share of the row's next segment (SDK2_ROWS_LOOP)
+            for (long o = 0; o < pfStep; o += 64) __builtin_prefetch(pf + (b - u0) * pfStep + o, 0, 2);
         sdk2_wblk wb;
         unpack(w, cols, b, &wb);
         for (int c = 0; c < NB; c++) {
@@ -233,7 +235,8 @@ SDK2_TARGET SDK2_INLINE void sdk2_quant_impl(SDK2_IMPL_ARGS, const int mode, con
 
 #define SDK2_QUANT(name, MODE, G, UNPACK)                                                                    \
     SDK2_TARGET SDK2_INLINE void name##_impl(SDK2_IMPL_ARGS) {                                               \
-        sdk2_quant_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, MODE, G, UNPACK); \
+        sdk2_quant_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, pf, pfStep, MODE, G, \
+                        UNPACK);                                                                             \
     }                                                                                                        \
     SDK2_DISPATCH_NB(name, name##_impl)
 
@@ -320,6 +323,8 @@ SDK2_TARGET SDK2_INLINE __m256 sdk2_load_w(const uint8_t *w, long i, long n, con
 SDK2_TARGET SDK2_INLINE void sdk2_float_impl(SDK2_IMPL_ARGS, const int kind) {
     (void)cols;
     SDK2_ACC_BEGIN(acc, NB)
+    if (pf)
+        for (long o = 0; o < pfStep * (u1 - u0); o += 64) __builtin_prefetch(pf + o, 0, 2);
     long i = u0;
     for (; i + 8 <= u1; i += 8) {
         const __m256 w0 = sdk2_load_w(w, i, 8, kind);
@@ -338,7 +343,7 @@ SDK2_TARGET SDK2_INLINE void sdk2_float_impl(SDK2_IMPL_ARGS, const int kind) {
 
 #define SDK2_FLOAT(name, kind)                                                                               \
     SDK2_TARGET SDK2_INLINE void name##_impl(SDK2_IMPL_ARGS) {                                               \
-        sdk2_float_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, kind);         \
+        sdk2_float_impl(w, cols, act, astride, NB, out, ostride, u0, u1, state, first, last, pf, pfStep, kind); \
     }                                                                                                        \
     SDK2_DISPATCH_NB(name, name##_impl)
 
