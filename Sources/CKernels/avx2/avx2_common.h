@@ -147,19 +147,8 @@ SDK2_TARGET SDK2_INLINE __m256 sdk2_exp8(__m256 x) {
         for (int c_ = 0; c_ < NB; c_++) _mm256_storeu_ps(state + 8 * c_, acc[c_]);                          \
     }
 
-/// Runs `impl` over the rows; a row with a segment to prefetch passes its start `pf` and `pfStep`, the
-/// bytes to prefetch per unit of the current segment, which the quantized kernels prefetch block by
-/// block as they go (as the AVX-512 set, avx512/common.h: one burst before the row stalls it).
-#define SDK2_ROWS_LOOP(impl, NBC)                                                                            \
-    {                                                                                                        \
-        const long pfStep_ = pfLen > 0 && u1 > u0 ? (pfLen + (u1 - u0) - 1) / (u1 - u0) : 0;                \
-        for (long i_ = 0; i_ < nrows; i_++) {                                                                \
-            const uint8_t *row_ = w + i_ * rowBytes;                                                         \
-            const uint8_t *pf_ = i_ < pfRows && pfStep_ > 0 ? row_ + pfOff : (const uint8_t *)0;            \
-            impl(row_, cols, act, astride, NBC, out + i_, ostride, u0, u1, state + i_ * SDK2_STATE, first,   \
-                 last, pf_, pfStep_);                                                                        \
-        }                                                                                                    \
-    }
+/// Runs `impl` over the rows (shared/tiling.h).
+#define SDK2_ROWS_LOOP(impl, NBC) SDK_TILE_ROWS_LOOP(impl, NBC, SDK2_STATE)
 
 /// Expands to a row function running `impl` with NB a compile-time constant 1...SDK2_MAX_NB.
 #define SDK2_DISPATCH_NB(name, impl)                                                                         \

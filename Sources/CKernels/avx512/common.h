@@ -183,22 +183,8 @@ SDK_TARGET SDK_INLINE void sdk_reduce_store(const __m512 *acc, const int NB, flo
 
 /// Expands to a function `name` that runs `impl` (one row) over the rows with NB a compile-time
 /// constant 1...SDK_MAX_NB, so the per-column loops unroll into registers and the per-row setup
-/// (constants, tables) is hoisted out of the row loop. A row that has a segment to prefetch
-/// (shared/tiling.h) passes its start `pf` and `pfStep`, the bytes to prefetch per unit of the
-/// current segment: the quantized kernels prefetch them block by block as they go (issued in one burst
-/// before the row, 69 prefetches for a Q6_K row of Qwen 1.5B's feed-forward down projection stalled
-/// the row: its 2-column forward took 13.4 ms there against 9.9 ms spread, `specdec speed --breakdown`,
-/// Zen 4).
-#define SDK_ROWS_LOOP(impl, NBC)                                                                             \
-    {                                                                                                        \
-        const long pfStep_ = pfLen > 0 && u1 > u0 ? (pfLen + (u1 - u0) - 1) / (u1 - u0) : 0;                \
-        for (long i_ = 0; i_ < nrows; i_++) {                                                                \
-            const uint8_t *row_ = w + i_ * rowBytes;                                                         \
-            const uint8_t *pf_ = i_ < pfRows && pfStep_ > 0 ? row_ + pfOff : (const uint8_t *)0;            \
-            impl(row_, cols, act, astride, NBC, out + i_, ostride, u0, u1, state + i_ * SDK_STATE, first,    \
-                 last, pf_, pfStep_);                                                                        \
-        }                                                                                                    \
-    }
+/// (constants, tables) is hoisted out of the row loop (prefetching: SDK_TILE_ROWS_LOOP, shared/tiling.h).
+#define SDK_ROWS_LOOP(impl, NBC) SDK_TILE_ROWS_LOOP(impl, NBC, SDK_STATE)
 
 #define SDK_DISPATCH_NB(name, impl)                                                                          \
     SDK_TARGET void name(SDK_ROW_ARGS) {                                                                     \
