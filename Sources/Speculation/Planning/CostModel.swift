@@ -103,12 +103,12 @@ public final class ForwardCostProfile: @unchecked Sendable {
 ///   that is not the price of a drafted token; before c is observed it counts as 0 in the plan (the
 ///   first rounds draft and measure it);
 /// - a drafter that must first catch up on n tokens (a draft model's prompt prefill, lazily at its
-///   first draft) drafts only when the catch-up, n · V(32)/32 · c/V(1) (c/V(1) before c is observed:
-///   ``draftCostPrior``, else 0.5), costs less than the round's
-///   saving per committed token, s = V(1) − T(k*)/E(k*), over the tokens left in the request, and
-///   once the savings forgone in the request, s × tokens generated so far, have reached it (ski
-///   rental: ``catchUpPays(tokens:remaining:generated:length:)``): a long prompt with a short answer,
-///   or a short answer of any prompt, is decoded plainly;
+///   first draft) drafts only when the catch-up, n · V(32)/32 · r (r = ``draftCostPrior`` when set,
+///   else c/V(1), 0.5 before c is observed), costs less than the round's saving per committed token,
+///   s = V(1) − T(k*)/E(k*), over the tokens left in the request, and once the rent paid in the
+///   request, min(s, ε·V(1)) × tokens generated so far (ε = ``catchUpAllowance``), has reached it
+///   (ski rental: ``catchUpPays(tokens:remaining:generated:length:)``): a long prompt with a short
+///   answer, or an answer shorter than its catch-up repays, is decoded plainly;
 /// - a tree draft whose nodes carry scores sᵢ (the drafter's estimate that node i is reached and
 ///   accepted: the product of draft probabilities along its path) is cut to the n highest-scoring
 ///   nodes (parents first) that maximize (1 + κ Σ sᵢ) / (t_draft + V(n + 1)), κ the moving average
