@@ -88,7 +88,7 @@ public final class ChainDrafter: Drafter {
                 stats[i].skipped += 1
                 continue
             }
-            if let catchUpGate, case let n = step.catchUpTokens(context: context), n > 0, !catchUpGate(n) { continue }
+            if !step.catchUpAllowed(by: catchUpGate, context: context) { continue }
             let proposal = try ask(step)
             if !proposal.tokens.isEmpty {
                 lastSource = i

@@ -176,6 +176,14 @@ extension Drafter {
     public var draftsTrees: Bool { false }
     public func catchUpTokens(context: [Int32]) -> Int { 0 }
     public func setCatchUpGate(_ gate: ((Int) -> Bool)?) {}
+
+    /// Whether this drafter, as a step of a composed drafter, may draft under `gate` (see
+    /// ``setCatchUpGate(_:)``): it needs no catch-up, there is no gate, or the gate allows its catch-up.
+    func catchUpAllowed(by gate: ((Int) -> Bool)?, context: [Int32]) -> Bool {
+        guard let gate else { return true }
+        let n = catchUpTokens(context: context)
+        return n == 0 || gate(n)
+    }
 }
 
 /// ``trieDraft(_:budget:)`` with scores: a node's score is the share of the continuations that pass

@@ -37,7 +37,7 @@ public final class HybridDrafter: Drafter {
             firstDrafts += 1
             return proposal
         }
-        if let catchUpGate, case let n = fallback.catchUpTokens(context: context), n > 0, !catchUpGate(n) { return .empty }
+        if !fallback.catchUpAllowed(by: catchUpGate, context: context) { return .empty }
         fallbackDrafts += 1
         return try fallback.draft(context: context, maxTokens: maxTokens, sampling: sampling)
     }
