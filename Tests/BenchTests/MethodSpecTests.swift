@@ -143,8 +143,21 @@ final class MethodSpecTests: XCTestCase {
         XCTAssertEqual(parseError("model:v=top-beta,tau=-1"), .badValue(parameter: "tau", value: "-1", expected: "a number >= 0"))
         XCTAssertEqual(parseError("model:p=1.5"), .badValue(parameter: "p", value: "1.5", expected: "a probability in [0, 1]"))
         XCTAssertEqual(parseError("lookup:p=0.5"), .unknownParameter("p", method: "lookup", allowed: ["min", "max", "k", "v", "beta", "tau", "lambda", "cost", "tree", "nodes"]))
+        XCTAssertEqual(parseError("model:allowance=-0.1"),
+                       .badValue(parameter: "allowance", value: "-0.1", expected: "a share >= 0 (inf: no cap)"))
+        XCTAssertEqual(parseError("model:allowance=nan"),
+                       .badValue(parameter: "allowance", value: "nan", expected: "a share >= 0 (inf: no cap)"))
         guard case .invalid(let spec, _)? = parseError("lookup:min=5,max=3") else { return XCTFail("expected invalid") }
         XCTAssertEqual(spec, "lookup:min=5,max=3")
+    }
+
+    func testTheCatchUpAllowanceReachesTheOptions() throws {
+        XCTAssertEqual(try MethodSpec.parse("model:k=8").options.catchUpAllowance, 0.25)
+        XCTAssertEqual(try MethodSpec.parse("model:k=8,allowance=0.1").options.catchUpAllowance, 0.1)
+        XCTAssertEqual(try MethodSpec.parse("chain:lookup+model,allowance=inf").options.catchUpAllowance, .infinity)
+        var o = SpeculationOptions(drafter: .model)
+        o.catchUpAllowance = -1
+        XCTAssertThrowsError(try o.validate())
     }
 
     func testTopBetaParametersNeedTheTopBetaVerifierAndParametersAreGivenOnce() {
