@@ -6,6 +6,11 @@ import SpecDecEngine
 /// tokens over total seconds; the speedup is that figure over `ar`'s on the same prompts; τ and the
 /// acceptance rate come from the group's merged ``SpeculationStats``. Figures that do not apply are
 /// written as `null`, so every group has the same keys.
+///
+/// The speedup counts the prompt's prefill, which speculation cannot shorten; on a CPU it is a large
+/// share of a short answer's time. So a group also states the decode-only figures (the same totals
+/// less each run's prefill) and the ceiling that the prefill puts on the speedup: `ar`'s seconds over
+/// its prefill seconds, the speedup of a method whose decoding took no time at all (Amdahl's law).
 public struct GroupSummary: Sendable, Equatable, Codable {
     /// Prompts in the group.
     public var prompts: Int
@@ -15,6 +20,15 @@ public struct GroupSummary: Sendable, Equatable, Codable {
     public var tokensPerSecond: Double
     /// Tokens per second over `ar`'s on the same prompts (nil when `ar` has no time there).
     @EncodesNull public var speedup: Double? = nil
+    /// The part of ``seconds`` spent on prefill (the prompts' forward passes).
+    @Defaulted public var prefillSeconds = 0.0
+    /// generatedTokens / (seconds − prefillSeconds): the decoding rate alone.
+    @Defaulted public var decodeTokensPerSecond = 0.0
+    /// Decode tokens per second over `ar`'s on the same prompts: the speedup of decoding alone.
+    @EncodesNull public var decodeSpeedup: Double? = nil
+    /// `ar`'s seconds over its prefill seconds on the same prompts: the highest ``speedup`` any
+    /// method could reach here with prefill unchanged (decoding in no time).
+    @EncodesNull public var speedupCeiling: Double? = nil
     /// τ: mean tokens committed per target forward (nil for `ar`).
     @EncodesNull public var meanAccepted: Double? = nil
     /// Accepted / drafted tokens (nil for `ar`).
@@ -30,6 +44,8 @@ public struct GroupSummary: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case prompts, generatedTokens = "generated_tokens", seconds, tokensPerSecond = "tokens_per_second", speedup
+        case prefillSeconds = "prefill_seconds", decodeTokensPerSecond = "decode_tokens_per_second"
+        case decodeSpeedup = "decode_speedup", speedupCeiling = "speedup_ceiling"
         case meanAccepted = "mean_accepted", acceptanceRate = "acceptance_rate", exactMatchRate = "exact_match_rate"
         case exactMatches = "exact_matches", compared, speculation
     }
@@ -47,6 +63,15 @@ public struct GroupSummary: Sendable, Equatable, Codable {
         if ownSeconds > 0, arSeconds > 0, arTokens > 0 {
             speedup = (Double(ownTokens) / ownSeconds) / (Double(arTokens) / arSeconds)
         }
+        prefillSeconds = records.reduce(0) { $0 + $1.prefillSeconds }
+        let decodeSeconds = seconds - prefillSeconds
+        decodeTokensPerSecond = decodeSeconds > 0 ? Double(generatedTokens) / decodeSeconds : 0
+        let ownDecode = ownSeconds - paired.reduce(0.0) { $0 + $1.0.prefillSeconds }
+        let arPrefill = paired.reduce(0.0) { $0 + $1.1.prefillSeconds }
+        if ownDecode > 0, arSeconds - arPrefill > 0, arTokens > 0 {
+            decodeSpeedup = (Double(ownTokens) / ownDecode) / (Double(arTokens) / (arSeconds - arPrefill))
+        }
+        if arPrefill > 0, arSeconds > 0 { speedupCeiling = arSeconds / arPrefill }
         if !isBaseline {
             var stats = SpeculationStats()
             for r in records { stats.merge(r.speculation) }

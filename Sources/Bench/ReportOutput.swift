@@ -26,6 +26,18 @@ extension BenchReport {
                 .joined(separator: " | ") + " |\n"
         }
 
+        s += "\n### Decode speedup over ar (prefill excluded)\n\n"
+        s += "| method | " + columns.map(title).joined(separator: " | ") + " |\n"
+        s += "|---|" + String(repeating: "---:|", count: columns.count) + "\n"
+        for m in methods {
+            s += "| \(m.method) | " + columns.map { key in group(m, key).map { Self.speedup($0.decodeSpeedup) } ?? "–" }
+                .joined(separator: " | ") + " |\n"
+        }
+        if let ar = methods.first(where: { $0.drafter == "none" }) {
+            s += "| *ceiling (decoding in no time)* | " + columns.map { key in group(ar, key).map { Self.speedup($0.speedupCeiling) } ?? "–" }
+                .joined(separator: " | ") + " |\n"
+        }
+
         s += "\n### Overall\n\n"
         s += "| method | tokens/s | speedup | τ | acceptance | exact match vs ar | prompts | tokens | seconds |\n"
         s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
@@ -63,6 +75,8 @@ extension BenchReport {
             }
         }
         s += "\nspeedup: tokens/s over ar's on the same prompts (total tokens / total seconds, prefill included); "
+        s += "decode speedup: the same less each run's prefill seconds; ceiling: ar's seconds over its prefill seconds "
+        s += "(the speedup of a method that decoded in no time); "
         s += "τ: mean tokens committed per target forward; exact match: prompts whose output tokens equal ar's"
         s += greedy ? " (100% is required of lossless methods).\n" : " (not compared when sampling).\n"
         let bad = losslessMismatches

@@ -57,6 +57,10 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     /// The pending token's logits when it is already in the cache (after the prefill, until the
     /// first round).
     private var pendingLogits: [Float]?
+    /// With a drafter of several sources: a cost model per source (see ``sourceModels(_:)``), and the
+    /// source of the last round's draft.
+    private var sourceCostModels: [CostModel] = []
+    private var previousSource: Int?
 
     /// Throws ``SpeculationError/invalidParameter(_:)`` for invalid sampling parameters or a
     /// negative draft length (0 decodes one token per step, as plain decoding does).
@@ -133,7 +137,24 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         guard room >= 0 else { throw SpeculationError.contextFull(context: target.contextLength) }
         var k = min(draftLength, room, maxNewTokens - 1)
         var probe = false
-        if let costModel, k > 0 {
+        var plans: [SourcePlan]?
+        if let costModel, k > 0, drafter.sourceCount > 1 {
+            // Several sources (a chain's steps): each has its own cost model, plan and catch-up gate.
+            let models = sourceModels(costModel)
+            let (remaining, generated, limit) = (maxNewTokens, context.count - promptLength, k)
+            let perSource = models.map { m -> SourcePlan in
+                let plan = m.plan()
+                let length = min(limit, plan.length)
+                return SourcePlan(length: length, probe: plan.probe, catchUpGate: { n in
+                    m.catchUpPays(tokens: n, remaining: remaining, generated: generated, length: length)
+                })
+            }
+            plans = perSource
+            drafter.setSourcePlans(perSource)
+            k = perSource.map(\.length).max() ?? 0
+            probe = k > 0 && perSource.allSatisfy { $0.length == 0 || $0.probe }
+            if k == 0 { stats.speculationOff += 1 }
+        } else if let costModel, k > 0 {
             let plan = costModel.plan()
             probe = plan.probe
             k = min(k, plan.length)
@@ -149,6 +170,8 @@ public final class SpeculativeDecoder: @unchecked Sendable {
             if k == 0 { stats.speculationOff += 1 }
             if probe { stats.probes += 1 }
         }
+
+        if plans == nil { drafter.setSourcePlans(nil) }
 
         // 1. Draft: up to k tokens (or a tree of depth k) continuing the committed context.
         let clock = ContinuousClock()
@@ -166,9 +189,12 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         var draft = sanitized(proposed, limit: proposed.parents == nil ? k : min(room, proposed.tokens.count))
         let draftSeconds = seconds(draftStart, clock.now)
         if let costModel, draft.isTree, let scores = draft.scores {
-            // Verify the best prefix of the nodes by score (parents before children).
+            // Verify the best prefix of the nodes by score (parents before children), as the proposing
+            // source's cost model sizes it.
+            let models = plans == nil ? [costModel] : sourceModels(costModel)
+            let sizer = drafter.lastSource.flatMap { $0 < models.count ? models[$0] : nil } ?? costModel
             let order = scoreOrder(draft, scores)
-            let n = costModel.treeSize(scores: scores, order: order, draftSeconds: draftSeconds)
+            let n = sizer.treeSize(scores: scores, order: order, draftSeconds: draftSeconds)
             if n < draft.tokens.count { draft = draft.subtree(Set(order.prefix(n))) }
         }
         let verifyStart = clock.now
@@ -221,11 +247,36 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         if let costModel {
             if !batch.isEmpty { costModel.profile.observe(tokens: batch.count, seconds: verifySeconds) }
             let treeScore = isTree ? draft.scores.map { Double($0.reduce(0, +)) } : nil
-            costModel.observe(height: height, accepted: accepted, draftSeconds: draftSeconds,
-                              draftedTokens: draft.tokens.count, treeScore: treeScore, steadyState: previousRoundDrafted)
+            if let plans {
+                // The proposing source learns from the round; the others see nothing (one that planned no
+                // draft comes back through its probes).
+                let models = sourceModels(costModel)
+                let source = draft.tokens.isEmpty ? nil : drafter.lastSource
+                if let source, source < models.count {
+                    if plans[source].probe { stats.probes += 1 }
+                    models[source].observe(height: height, accepted: accepted, draftSeconds: draftSeconds,
+                                           draftedTokens: draft.tokens.count, treeScore: treeScore,
+                                           steadyState: previousRoundDrafted && previousSource == source)
+                }
+                previousSource = source
+            } else {
+                costModel.observe(height: height, accepted: accepted, draftSeconds: draftSeconds,
+                                  draftedTokens: draft.tokens.count, treeScore: treeScore, steadyState: previousRoundDrafted)
+            }
         }
         previousRoundDrafted = k > 0
         return committed
+    }
+
+    /// One cost model per draft source: `costModel` for the first, siblings with its settings for the
+    /// others (kept across requests, rebuilt when `costModel` is replaced).
+    private func sourceModels(_ costModel: CostModel) -> [CostModel] {
+        let n = max(1, drafter.sourceCount)
+        if sourceCostModels.first !== costModel || sourceCostModels.count != n {
+            sourceCostModels = [costModel] + (1..<n).map { _ in costModel.sibling() }
+        }
+        for m in sourceCostModels.dropFirst() { m.adoptSettings(of: costModel) }
+        return sourceCostModels
     }
 
     /// Node indices by decreasing score, each after its parent (ties: draft order).

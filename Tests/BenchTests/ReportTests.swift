@@ -46,6 +46,43 @@ final class ReportTests: XCTestCase {
         XCTAssertNil(ar.overall.exactMatchRate)
     }
 
+    /// Prefill seconds come out of the decode figures: `ar` 10 s of which 4 s prefill, `lookup` 5 s
+    /// of which 4 s prefill on the same 100 tokens: 2x overall, 6x decoding alone, and no method can
+    /// beat 10 / 4 = 2.5x there.
+    func testDecodeSpeedupLeavesOutPrefillAndTheCeilingIsArOverItsPrefill() throws {
+        let out: [Int32] = Array(repeating: 7, count: 100)
+        let records = [
+            RunRecord(questionID: .int(1), category: "qa", method: "ar", tokens: out, turnTokens: [100], seconds: 10, prefillSeconds: 4),
+            RunRecord(questionID: .int(1), category: "qa", method: "lookup", tokens: out, turnTokens: [100], seconds: 5, prefillSeconds: 4,
+                      speculation: stats(steps: 1, rounds: [(4, 4)])),
+        ]
+        let report = BenchReport(records: records, methods: try methods, greedy: true)
+        let lookup = try XCTUnwrap(report.summary("lookup")).overall
+        XCTAssertEqual(lookup.speedup ?? 0, 2, accuracy: 1e-12)
+        XCTAssertEqual(lookup.prefillSeconds, 4)
+        XCTAssertEqual(lookup.decodeTokensPerSecond, 100, accuracy: 1e-12)
+        XCTAssertEqual(lookup.decodeSpeedup ?? 0, 6, accuracy: 1e-12)
+        XCTAssertEqual(lookup.speedupCeiling ?? 0, 2.5, accuracy: 1e-12)
+        let ar = try XCTUnwrap(report.summary("ar")).overall
+        XCTAssertEqual(ar.decodeSpeedup ?? 0, 1, accuracy: 1e-12)
+        XCTAssertEqual(ar.decodeTokensPerSecond, 100.0 / 6, accuracy: 1e-12)
+        let md = report.markdown()
+        XCTAssertTrue(md.contains("### Decode speedup over ar (prefill excluded)"))
+        XCTAssertTrue(md.contains("| *ceiling (decoding in no time)* | 2.50x | 2.50x |"), md)
+        // Runs recorded without prefill times have no ceiling (and decode figures equal the totals).
+        let old = BenchReport(records: self.records(), methods: try methods, greedy: true)
+        XCTAssertNil(old.summary("lookup")?.overall.speedupCeiling)
+        XCTAssertEqual(old.summary("lookup")?.overall.decodeSpeedup ?? 0, 1, accuracy: 1e-12)
+        // Keys are in the JSON, and a summary written before them still reads.
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(lookup)) as? [String: Any]
+        for key in ["prefill_seconds", "decode_tokens_per_second", "decode_speedup", "speedup_ceiling"] { XCTAssertNotNil(json?[key], key) }
+        var trimmed = try XCTUnwrap(json)
+        for key in ["prefill_seconds", "decode_tokens_per_second", "decode_speedup", "speedup_ceiling"] { trimmed[key] = nil }
+        let back = try JSONDecoder().decode(GroupSummary.self, from: JSONSerialization.data(withJSONObject: trimmed))
+        XCTAssertEqual(back.prefillSeconds, 0)
+        XCTAssertNil(back.decodeSpeedup)
+    }
+
     func testTauAndAcceptanceComeFromTheMergedCounts() throws {
         let lookup = try XCTUnwrap(BenchReport(records: records(), methods: try methods, greedy: true).summary("lookup"))
         // 6 steps, 12 drafted, 7 accepted: τ = (7 + 6) / 6, acceptance 7 / 12.

@@ -139,6 +139,48 @@ final class CostModelTests: XCTestCase {
         XCTAssertGreaterThan(shortDecoder.stats.drafted, 0)
     }
 
+    func testASiblingSharesTheProfileAndSettingsButLearnsApart() {
+        let model = CostModel(profile: ForwardCostProfile(sizes: [1, 9], seconds: [1, 3]), maxDraft: 4, prior: 0.7)
+        model.catchUpAllowance = 0.5
+        model.draftCostPrior = 0.3
+        model.probeInterval = 5
+        let sibling = model.sibling()
+        XCTAssertTrue(sibling.profile === model.profile)
+        XCTAssertEqual(sibling.catchUpAllowance, 0.5)
+        XCTAssertEqual(sibling.draftCostPrior, 0.3)
+        XCTAssertEqual(sibling.probeInterval, 5)
+        XCTAssertEqual(sibling.prior, 0.7)
+        for _ in 0..<10 { model.observe(height: 4, accepted: 0, draftSeconds: 0, draftedTokens: 4) }
+        XCTAssertLessThan(model.acceptance[0], 0.2)
+        XCTAssertEqual(sibling.acceptance[0], 0.7, accuracy: 1e-12, "observations stay with their model")
+    }
+
+    /// A chain whose first step always proposes wrong tokens and whose second proposes the target's
+    /// own: with a cost model per step, the first is planned out and the second drafts on its own
+    /// record (one shared model would average the two).
+    func testAChainIsPlannedPerStep() throws {
+        let target = try Tiny.model("llama", seed: 3, weightScale: 2)
+        let prompt: [Int32] = [5, 9, 14, 3]
+        let reference = try Tiny.greedy(target, prompt: prompt, count: 60)
+        let vocab = Int32(target.config.vocabularySize)
+        let wrong = OracleDrafter(reference: reference, promptCount: prompt.count) { ($0 + 1) % vocab }
+        let right = OracleDrafter(reference: reference, promptCount: prompt.count) { $0 }
+        let chain = try ChainDrafter([wrong, right])
+        chain.patience = 1_000  // the chain's own benching stays out of it
+        XCTAssertEqual(chain.sourceCount, 2)
+        let decoder = try SpeculativeDecoder(target: target, drafter: chain, verifier: GreedyVerifier(),
+                                             sampling: SamplingParameters(), draftLength: 4)
+        // V(n) = 1 + (n − 1)/4: a draft pays from α ≈ 0.25 on.
+        decoder.costModel = CostModel(profile: ForwardCostProfile(sizes: [1, 9], seconds: [1, 3]), maxDraft: 4, prior: 0.6)
+        XCTAssertEqual(try decoder.generate(prompt: prompt, maxNewTokens: 60), reference)
+        XCTAssertEqual(chain.stats[0].accepted, 0)
+        XCTAssertLessThan(chain.stats[0].proposals, 12, "the wrong step is planned out after a few misses (and probed)")
+        XCTAssertGreaterThan(chain.stats[1].accepted, 30, "the right step drafts on its own record")
+        XCTAssertEqual(chain.stats[1].accepted, chain.stats[1].drafted)
+        // The decoder's own model learned the first step's misses only.
+        XCTAssertLessThan(try XCTUnwrap(decoder.costModel).acceptance[0], 0.4)
+    }
+
     func testTheProfileNeverFallsWithTheBatchSize() {
         let p = ForwardCostProfile(sizes: [1, 2, 3, 4], seconds: [1, 2, 1.5, 3])
         XCTAssertEqual(p.time(tokens: 3), 2)
@@ -217,4 +259,25 @@ final class CostModelTests: XCTestCase {
             return d
         }
     }
+}
+
+/// Proposes the reference continuation at the context's position, each token passed through `map`.
+final class OracleDrafter: Drafter {
+    let reference: [Int32]
+    let promptCount: Int
+    let map: (Int32) -> Int32
+    init(reference: [Int32], promptCount: Int, map: @escaping (Int32) -> Int32) {
+        self.reference = reference
+        self.promptCount = promptCount
+        self.map = map
+    }
+    var name: String { "oracle" }
+    func begin(prompt: [Int32]) throws {}
+    func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
+        let at = context.count - promptCount
+        guard at >= 0, at < reference.count else { return .empty }
+        return Draft(tokens: reference[at...].prefix(maxTokens).map(map))
+    }
+    func accepted(context: [Int32], acceptedCount: Int) {}
+    func end(context: [Int32]) {}
 }

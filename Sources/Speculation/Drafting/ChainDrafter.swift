@@ -5,6 +5,10 @@
 /// accepted) sits out the next rounds, 2, 4, 8 … of them as it keeps failing, and is asked again
 /// after that (its record clears on the first accepted token).
 ///
+/// Each step is a source of its own for the decoder's cost model (``sourceCount``): with
+/// ``setSourcePlans(_:)`` a step drafts at most its planned length and is skipped at 0, so a prompt
+/// lookup that rarely matches does not turn the draft model off with it, nor the reverse.
+///
 /// Every step sees every request's lifecycle, so a draft model catches up on what other steps
 /// drafted at its next turn. The drafts are the steps' own (with their distributions), so the chain
 /// is as lossless as its steps.
@@ -34,8 +38,10 @@ public final class ChainDrafter: Drafter {
     private var benchings: [Int]
     private var resumeAt: [Int]
     private var round = 0
-    private var lastSource: Int?
+    /// The step whose proposal the last draft was (nil: none proposed).
+    public private(set) var lastSource: Int?
     private var catchUpGate: ((Int) -> Bool)?
+    private var plans: [SourcePlan]?
 
     /// Throws ``SpeculationError/invalidParameter(_:)`` for an empty list.
     public init(_ steps: [any Drafter]) throws {
@@ -58,7 +64,16 @@ public final class ChainDrafter: Drafter {
     }
 
     public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
-        try propose(context) { try $0.draft(context: context, maxTokens: maxTokens, sampling: sampling) }
+        try propose(context, maxTokens) { step, n in try step.draft(context: context, maxTokens: n, sampling: sampling) }
+    }
+
+    /// One source per step.
+    public var sourceCount: Int { steps.count }
+
+    /// Per-step lengths and gates from now on (nil, or a list of another length: every step drafts up
+    /// to the round's length under the common gate).
+    public func setSourcePlans(_ plans: [SourcePlan]?) {
+        self.plans = plans?.count == steps.count ? plans : nil
     }
 
     /// The smallest catch-up of a step (0 when a step is model-free).
@@ -77,10 +92,15 @@ public final class ChainDrafter: Drafter {
 
     /// The first step's proposal, as a tree when that step drafts trees.
     public func draftTree(context: [Int32], budget: TreeBudget, sampling: SamplingParameters) throws -> Draft {
-        try propose(context) { try $0.draftTree(context: context, budget: budget, sampling: sampling) }
+        try propose(context, budget.maxDepth) { step, depth in
+            var b = budget
+            b.maxDepth = depth
+            return try step.draftTree(context: context, budget: b, sampling: sampling)
+        }
     }
 
-    private func propose(_ context: [Int32], _ ask: (any Drafter) throws -> Draft) throws -> Draft {
+    /// Asks the steps in order (each with its planned length, at most `length`) until one proposes.
+    private func propose(_ context: [Int32], _ length: Int, _ ask: (any Drafter, Int) throws -> Draft) throws -> Draft {
         round += 1
         lastSource = nil
         for (i, step) in steps.enumerated() {
@@ -88,8 +108,10 @@ public final class ChainDrafter: Drafter {
                 stats[i].skipped += 1
                 continue
             }
-            if !step.catchUpAllowed(by: catchUpGate, context: context) { continue }
-            let proposal = try ask(step)
+            let n = min(length, plans?[i].length ?? length)
+            let gate = plans.map { $0[i].catchUpGate } ?? catchUpGate
+            if n <= 0 || !step.catchUpAllowed(by: gate, context: context) { continue }
+            let proposal = try ask(step, n)
             if !proposal.tokens.isEmpty {
                 lastSource = i
                 stats[i].proposals += 1

@@ -166,6 +166,33 @@ public protocol Drafter: AnyObject {
     /// drafter's ``catchUpTokens(context:)`` is that of its cheapest step. The default ignores it: a
     /// single drafter's catch-up is weighed by the decoder through ``catchUpTokens(context:)``.
     func setCatchUpGate(_ gate: ((Int) -> Bool)?)
+    /// Drafters made of several sources that the cost model should weigh apart (a chain's steps: a
+    /// free prompt lookup and a costly draft model accept at different rates): how many there are.
+    /// The default is 1 (the drafter is one source).
+    var sourceCount: Int { get }
+    /// The source whose proposal the last draft was (an index below ``sourceCount``), nil when it
+    /// proposed nothing. The default is 0.
+    var lastSource: Int? { get }
+    /// For drafters with several sources: the next rounds' plan of each source, one per source (the
+    /// decoder sets them each round from a cost model per source); nil drafts every source up to the
+    /// round's `maxTokens` under the common gate of ``setCatchUpGate(_:)``. The default ignores it.
+    func setSourcePlans(_ plans: [SourcePlan]?)
+}
+
+/// One source's part of a round (see ``Drafter/setSourcePlans(_:)``).
+public struct SourcePlan {
+    /// Most tokens the source may draft (for a tree, its depth); 0: it sits the round out.
+    public var length: Int
+    /// Whether the source's cost model planned this round as a probe.
+    public var probe: Bool
+    /// Whether a catch-up of n tokens pays for this source (nil: always).
+    public var catchUpGate: ((Int) -> Bool)?
+
+    public init(length: Int, probe: Bool = false, catchUpGate: ((Int) -> Bool)? = nil) {
+        self.length = length
+        self.probe = probe
+        self.catchUpGate = catchUpGate
+    }
 }
 
 extension Drafter {
@@ -176,6 +203,9 @@ extension Drafter {
     public var draftsTrees: Bool { false }
     public func catchUpTokens(context: [Int32]) -> Int { 0 }
     public func setCatchUpGate(_ gate: ((Int) -> Bool)?) {}
+    public var sourceCount: Int { 1 }
+    public var lastSource: Int? { 0 }
+    public func setSourcePlans(_ plans: [SourcePlan]?) {}
 
     /// Whether this drafter, as a step of a composed drafter, may draft under `gate` (see
     /// ``setCatchUpGate(_:)``): it needs no catch-up, there is no gate, or the gate allows its catch-up.

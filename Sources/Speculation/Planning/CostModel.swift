@@ -155,6 +155,27 @@ public final class CostModel: @unchecked Sendable {
         trials = hits
     }
 
+    /// A cost model for another draft source of the same decoder: the same forward-time profile and
+    /// settings, its own acceptance, draft cost and probing (see ``adoptSettings(of:)``).
+    public func sibling() -> CostModel {
+        let m = CostModel(profile: profile, maxDraft: maxDraft, prior: prior)
+        m.adoptSettings(of: self)
+        return m
+    }
+
+    /// Takes `other`'s settings (weights, rates, probing intervals, the catch-up prior and allowance),
+    /// not its observations.
+    public func adoptSettings(of other: CostModel) {
+        priorWeight = other.priorWeight
+        discount = other.discount
+        rate = other.rate
+        probeInterval = other.probeInterval
+        maxProbeInterval = other.maxProbeInterval
+        draftCostPrior = other.draftCostPrior
+        optimism = other.optimism
+        catchUpAllowance = other.catchUpAllowance
+    }
+
     /// αᵢ as planned: a position observed fewer than 4 times leans on the position before it
     /// (weight observations / 4), since a position is only observed when every earlier one was
     /// accepted and deeper drafts would otherwise never be tried.
