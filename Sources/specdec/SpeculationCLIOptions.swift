@@ -31,7 +31,7 @@ struct SpeculationCLIOptions: ParsableArguments {
     @Option(name: .customLong("cost-model"), help: "on (default) or off: pick each round's draft length / tree size from measured costs.")
     var costModel: String = "on"
     @Option(name: .customLong("catch-up-allowance"), help: """
-        The most a draft model's catch-up (its prefill of the prompt) may cost, as a share of the request's time so far         (default 0.25; inf: catch up as soon as the savings forgone repay it).
+        The most a draft model's catch-up (its prefill of the prompt) may cost, as a share of the request's time so far         (default 0.15; inf: catch up as soon as the savings forgone repay it).
         """) var catchUpAllowance: Double = CostModel.defaultCatchUpAllowance
     @Option(name: .customLong("draft-policy"),
             help: "How a draft model sizes drafts: fixed, p-min (--draft-p-min), confidence (entropy and margin, adaptive threshold).")

@@ -152,7 +152,7 @@ final class MethodSpecTests: XCTestCase {
     }
 
     func testTheCatchUpAllowanceReachesTheOptions() throws {
-        XCTAssertEqual(try MethodSpec.parse("model:k=8").options.catchUpAllowance, 0.25)
+        XCTAssertEqual(try MethodSpec.parse("model:k=8").options.catchUpAllowance, CostModel.defaultCatchUpAllowance)
         XCTAssertEqual(try MethodSpec.parse("model:k=8,allowance=0.1").options.catchUpAllowance, 0.1)
         XCTAssertEqual(try MethodSpec.parse("chain:lookup+model,allowance=inf").options.catchUpAllowance, .infinity)
         var o = SpeculationOptions(drafter: .model)

@@ -139,8 +139,23 @@ final class LosslessnessTests: XCTestCase {
         XCTAssertEqual(drafted.tokens.count, 4)
         XCTAssertNotNil(drafted.distributions)
         XCTAssertEqual([hybrid.firstDrafts, hybrid.fallbackDrafts], [1, 1])
+        XCTAssertEqual(hybrid.lastSource, 1)
         let alone = try DraftModelDrafter(draft: Tiny.model("llama", seed: 3, weightScale: 0.4), target: target)
         XCTAssertEqual(drafted.tokens, try alone.draft(context: fresh, maxTokens: 4, sampling: sampling).tokens)
+        // Source plans: each part drafts at most its own length; a part planned at 0 sits out.
+        XCTAssertEqual(hybrid.sourceCount, 2)
+        hybrid.setSourcePlans([SourcePlan(length: 0), SourcePlan(length: 2)])
+        let modelOnly = try hybrid.draft(context: Self.prompt, maxTokens: 4, sampling: sampling)
+        XCTAssertEqual(modelOnly.tokens.count, 2)
+        XCTAssertEqual(hybrid.lastSource, 1)
+        hybrid.setSourcePlans([SourcePlan(length: 1), SourcePlan(length: 0)])
+        XCTAssertEqual(try hybrid.draft(context: Self.prompt, maxTokens: 4, sampling: sampling).tokens, Array(lookup.tokens.prefix(1)))
+        XCTAssertEqual(hybrid.lastSource, 0)
+        XCTAssertEqual(try hybrid.draft(context: fresh, maxTokens: 4, sampling: sampling), .empty)
+        XCTAssertNil(hybrid.lastSource)
+        hybrid.setSourcePlans([SourcePlan(length: 4), SourcePlan(length: 4, catchUpGate: { _ in false })])
+        XCTAssertEqual(try hybrid.draft(context: fresh + [7], maxTokens: 4, sampling: sampling), .empty, "the fallback's gate refuses its catch-up")
+        hybrid.setSourcePlans(nil)
     }
 
     func testADraftStopsBeforeTheFirstTokenBelowTheThreshold() throws {

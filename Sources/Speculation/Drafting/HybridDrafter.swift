@@ -9,6 +9,7 @@
 ///
 /// Both drafters see every request's lifecycle (`begin`, `accepted`, `end`); the draft model catches
 /// up on the tokens committed while lookup drafted at its next draft (one batched forward).
+/// The two are separate sources for the decoder's cost model (``sourceCount``), as a chain's steps.
 public final class HybridDrafter: Drafter {
     public let name = "hybrid"
     /// Asked first (model-free).
@@ -20,6 +21,9 @@ public final class HybridDrafter: Drafter {
     public private(set) var fallbackDrafts = 0
 
     private var catchUpGate: ((Int) -> Bool)?
+    private var plans: [SourcePlan]?
+    /// 0 when the last draft came from `first`, 1 from `fallback`, nil when neither proposed.
+    public private(set) var lastSource: Int?
 
     public init(first: any Drafter, fallback: any Drafter) {
         self.first = first
@@ -32,14 +36,34 @@ public final class HybridDrafter: Drafter {
     }
 
     public func draft(context: [Int32], maxTokens: Int, sampling: SamplingParameters) throws -> Draft {
-        let proposal = try first.draft(context: context, maxTokens: maxTokens, sampling: sampling)
-        if !proposal.tokens.isEmpty {
-            firstDrafts += 1
-            return proposal
+        lastSource = nil
+        let firstLength = min(maxTokens, plans?[0].length ?? maxTokens)
+        if firstLength > 0 {
+            let proposal = try first.draft(context: context, maxTokens: firstLength, sampling: sampling)
+            if !proposal.tokens.isEmpty {
+                firstDrafts += 1
+                lastSource = 0
+                return proposal
+            }
         }
-        if !fallback.catchUpAllowed(by: catchUpGate, context: context) { return .empty }
-        fallbackDrafts += 1
-        return try fallback.draft(context: context, maxTokens: maxTokens, sampling: sampling)
+        let fallbackLength = min(maxTokens, plans?[1].length ?? maxTokens)
+        let gate = plans.map { $0[1].catchUpGate } ?? catchUpGate
+        if fallbackLength <= 0 || !fallback.catchUpAllowed(by: gate, context: context) { return .empty }
+        let proposal = try fallback.draft(context: context, maxTokens: fallbackLength, sampling: sampling)
+        if !proposal.tokens.isEmpty {
+            fallbackDrafts += 1
+            lastSource = 1
+        }
+        return proposal
+    }
+
+    /// Two sources: `first` and `fallback`.
+    public var sourceCount: Int { 2 }
+
+    /// Per-source lengths and gates from now on (nil, or a list of another length: both draft up to
+    /// the round's length under the common gate).
+    public func setSourcePlans(_ plans: [SourcePlan]?) {
+        self.plans = plans?.count == 2 ? plans : nil
     }
 
     /// The smaller catch-up of the two drafters.
