@@ -18,25 +18,20 @@ extension BenchReport {
         func title(_ key: String) -> String { key == overallKey ? "Overall" : SpecBenchFamily.title(ofGroup: key) }
         func group(_ m: MethodSummary, _ key: String) -> GroupSummary? { key == overallKey ? m.overall : m.families[key] }
 
-        s += "### Speedup over ar\n\n"
-        s += "| method | " + columns.map(title).joined(separator: " | ") + " |\n"
-        s += "|---|" + String(repeating: "---:|", count: columns.count) + "\n"
-        for m in methods {
-            s += "| \(m.method) | " + columns.map { key in group(m, key).map { Self.speedup($0.speedup) } ?? "–" }
-                .joined(separator: " | ") + " |\n"
+        // One row per method (and optional extra rows), one column per task and overall.
+        typealias Figure = KeyPath<GroupSummary, Double?>
+        func ratioTable(_ heading: String, _ figure: Figure, extra: [(String, MethodSummary, Figure)] = []) -> String {
+            var t = "### \(heading)\n\n| method | " + columns.map(title).joined(separator: " | ") + " |\n"
+            t += "|---|" + String(repeating: "---:|", count: columns.count) + "\n"
+            for (label, m, f) in methods.map({ ($0.method, $0, figure) }) + extra {
+                t += "| \(label) | " + columns.map { key in group(m, key).map { Self.speedup($0[keyPath: f]) } ?? "–" }
+                    .joined(separator: " | ") + " |\n"
+            }
+            return t
         }
-
-        s += "\n### Decode speedup over ar (prefill excluded)\n\n"
-        s += "| method | " + columns.map(title).joined(separator: " | ") + " |\n"
-        s += "|---|" + String(repeating: "---:|", count: columns.count) + "\n"
-        for m in methods {
-            s += "| \(m.method) | " + columns.map { key in group(m, key).map { Self.speedup($0.decodeSpeedup) } ?? "–" }
-                .joined(separator: " | ") + " |\n"
-        }
-        if let ar = methods.first(where: { $0.drafter == "none" }) {
-            s += "| *ceiling (decoding in no time)* | " + columns.map { key in group(ar, key).map { Self.speedup($0.speedupCeiling) } ?? "–" }
-                .joined(separator: " | ") + " |\n"
-        }
+        s += ratioTable("Speedup over ar", \.speedup)
+        let ceiling = methods.first { $0.drafter == "none" }.map { [("*ceiling (decoding in no time)*", $0, \GroupSummary.speedupCeiling)] } ?? []
+        s += "\n" + ratioTable("Decode speedup over ar (prefill excluded)", \.decodeSpeedup, extra: ceiling)
 
         s += "\n### Overall\n\n"
         s += "| method | tokens/s | speedup | τ | acceptance | exact match vs ar | prompts | tokens | seconds |\n"
