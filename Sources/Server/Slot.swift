@@ -33,6 +33,10 @@ public final class Slot: @unchecked Sendable {
     let draft: LoadedModel?
     let configuration: ServerConfiguration
     private var session: GenerationSession?
+    /// Tests only: called on the slot's thread with each piece's index (0, 1, …) before the piece is
+    /// checked against the cancel flag and sent, so a test can cancel at an exact point of a
+    /// generation that would otherwise race its consumer. Set it before ``run(_:cancel:onFinish:)``.
+    var beforePiece: ((Int) -> Void)?
     private var sessionSpec: SessionSpec?
     private let queue: DispatchQueue
 
@@ -60,7 +64,10 @@ public final class Slot: @unchecked Sendable {
             defer { onFinish(finished) }
             do {
                 let s = try self.session(for: job)
+                var pieces = 0
                 let result = try s.generate(prompt: job.prompt, options: job.options) { piece in
+                    self.beforePiece?(pieces)
+                    pieces += 1
                     if cancel.isSet { return false }
                     continuation.yield(.text(piece))
                     return !cancel.isSet

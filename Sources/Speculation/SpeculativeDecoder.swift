@@ -61,6 +61,9 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     /// source of the last round's draft.
     private var sourceCostModels: [CostModel] = []
     private var previousSource: Int?
+    /// Catch-up gates refused in the current round (sources held back by the cost model).
+    private final class Counter { var count = 0 }
+    private let gateRefusals = Counter()
 
     /// Throws ``SpeculationError/invalidParameter(_:)`` for invalid sampling parameters or a
     /// negative draft length (0 decodes one token per step, as plain decoding does).
@@ -142,17 +145,23 @@ public final class SpeculativeDecoder: @unchecked Sendable {
             // Several sources (a chain's steps): each has its own cost model, plan and catch-up gate.
             let models = sourceModels(costModel)
             let (remaining, generated, limit) = (maxNewTokens, context.count - promptLength, k)
+            let refusals = gateRefusals
+            refusals.count = 0
             let perSource = models.map { m -> SourcePlan in
                 let plan = m.plan()
                 let length = min(limit, plan.length)
                 return SourcePlan(length: length, probe: plan.probe, catchUpGate: { n in
-                    m.catchUpPays(tokens: n, remaining: remaining, generated: generated, length: length)
+                    let pays = m.catchUpPays(tokens: n, remaining: remaining, generated: generated, length: length)
+                    if !pays { refusals.count += 1 }
+                    return pays
                 })
             }
             plans = perSource
             drafter.setSourcePlans(perSource)
             k = perSource.map(\.length).max() ?? 0
             probe = k > 0 && perSource.allSatisfy { $0.length == 0 || $0.probe }
+            // Counted as turned off: a round with no draft where the cost model held a source back
+            // (planned it out or refused its catch-up); see below for rounds that drafted nothing.
             if k == 0 { stats.speculationOff += 1 }
         } else if let costModel, k > 0 {
             let plan = costModel.plan()
@@ -188,6 +197,9 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         }
         var draft = sanitized(proposed, limit: proposed.parents == nil ? k : min(room, proposed.tokens.count))
         let draftSeconds = seconds(draftStart, clock.now)
+        if let plans, k > 0, proposed.tokens.isEmpty, gateRefusals.count > 0 || plans.contains(where: { $0.length == 0 }) {
+            stats.speculationOff += 1
+        }
         if let costModel, draft.isTree, let scores = draft.scores {
             // Verify the best prefix of the nodes by score (parents before children), as the proposing
             // source's cost model sizes it.

@@ -4,7 +4,7 @@ import HummingbirdTesting
 import Logging
 import ServiceLifecycle
 import SpecDecEngine
-import SpecDecServer
+@testable import SpecDecServer
 import SpecDecTestSupport
 import XCTest
 
@@ -311,17 +311,20 @@ final class ServerTests: XCTestCase {
                                 stream: true, includeUsage: false)
         let cancel = CancelFlag()
         let finished = expectation(description: "slot finished")
+        // The flag is set as the fourth piece comes (on the slot's thread): a consumer setting it
+        // after reading three pieces races a tiny model's 200 tokens (about 10 ms).
+        slot.beforePiece = { if $0 == 3 { cancel.set() } }
+        defer { slot.beforePiece = nil }
         let events = slot.run(job, cancel: cancel) { _ in finished.fulfill() }
         var pieces = 0
         var result: GenerationResult?
         for try await e in events {
             switch e {
-            case .text:
-                pieces += 1
-                if pieces == 3 { cancel.set() }
+            case .text: pieces += 1
             case .finished(let r): result = r
             }
         }
+        XCTAssertEqual(pieces, 3, "no piece is sent once the flag is set")
         await fulfillment(of: [finished], timeout: 10)
         XCTAssertEqual(result?.stopReason, .cancelled)
         XCTAssertLessThan(result?.tokens.count ?? 999, 200)

@@ -181,6 +181,29 @@ final class CostModelTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(decoder.costModel).acceptance[0], 0.4)
     }
 
+    /// A chain round with no draft because the cost model held its draft-model step back (its catch-up
+    /// refused) counts as turned off; prompt lookup finding nothing does not.
+    func testAChainRoundHeldBackByTheCostModelCountsAsOff() throws {
+        let target = try Tiny.model("llama", seed: 3, weightScale: 2)
+        let prompt: [Int32] = [5, 9, 14, 3]
+        let reference = try Tiny.greedy(target, prompt: prompt, count: 12)
+        func run(_ catchUp: Int) throws -> SpeculationStats {
+            let chain = try ChainDrafter([ScriptedDrafter(name: "lookup", proposal: []),
+                                          ScriptedDrafter(name: "model", proposal: [], catchUp: catchUp)])
+            let decoder = try SpeculativeDecoder(target: target, drafter: chain, verifier: GreedyVerifier(),
+                                                 sampling: SamplingParameters(), draftLength: 4)
+            decoder.costModel = CostModel(profile: ForwardCostProfile(sizes: [1, 32], seconds: [1, 2]), maxDraft: 4, prior: 0.9)
+            XCTAssertEqual(try decoder.generate(prompt: prompt, maxNewTokens: 12), reference)
+            return decoder.stats
+        }
+        let refused = try run(100_000)
+        XCTAssertEqual(refused.drafted, 0)
+        // Every round but the last (a budget of one token leaves no room for a draft).
+        XCTAssertEqual(refused.speculationOff, refused.draftSteps - 1)
+        let free = try run(0)
+        XCTAssertEqual(free.speculationOff, 0, "no step was held back: they had nothing to propose")
+    }
+
     func testTheProfileNeverFallsWithTheBatchSize() {
         let p = ForwardCostProfile(sizes: [1, 2, 3, 4], seconds: [1, 2, 1.5, 3])
         XCTAssertEqual(p.time(tokens: 3), 2)

@@ -188,6 +188,7 @@ public struct SourcePlan {
     /// Whether a catch-up of n tokens pays for this source (nil: always).
     public var catchUpGate: ((Int) -> Bool)?
 
+    /// A plan of at most `length` tokens; `catchUpGate` nil allows any catch-up.
     public init(length: Int, probe: Bool = false, catchUpGate: ((Int) -> Bool)? = nil) {
         self.length = length
         self.probe = probe
