@@ -61,9 +61,8 @@ public final class SpeculativeDecoder: @unchecked Sendable {
     /// source of the last round's draft.
     private var sourceCostModels: [CostModel] = []
     private var previousSource: Int?
-    /// Catch-up gates refused in the current round (sources held back by the cost model).
+    /// A count the catch-up gates' closures share with the round.
     private final class Counter { var count = 0 }
-    private let gateRefusals = Counter()
 
     /// Throws ``SpeculationError/invalidParameter(_:)`` for invalid sampling parameters or a
     /// negative draft length (0 decodes one token per step, as plain decoding does).
@@ -141,19 +140,19 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         var k = min(draftLength, room, maxNewTokens - 1)
         var probe = false
         var plans: [SourcePlan]?
+        var models: [CostModel] = []       // with several sources: one cost model each
+        let refusals = Counter()           // catch-up gates refused this round
         if let costModel, k > 0, drafter.sourceCount > 1 {
             // Several sources (a chain's steps): each has its own cost model, plan and catch-up gate.
-            let models = sourceModels(costModel)
-            let (remaining, generated, limit) = (maxNewTokens, context.count - promptLength, k)
-            let refusals = gateRefusals
-            refusals.count = 0
+            models = sourceModels(costModel)
             let perSource = models.map { m -> SourcePlan in
                 let plan = m.plan()
-                let length = min(limit, plan.length)
+                let length = min(k, plan.length)
+                let pays = catchUpGate(m, length: length, maxNewTokens: maxNewTokens)
                 return SourcePlan(length: length, probe: plan.probe, catchUpGate: { n in
-                    let pays = m.catchUpPays(tokens: n, remaining: remaining, generated: generated, length: length)
-                    if !pays { refusals.count += 1 }
-                    return pays
+                    if pays(n) { return true }
+                    refusals.count += 1
+                    return false
                 })
             }
             plans = perSource
@@ -169,8 +168,7 @@ public final class SpeculativeDecoder: @unchecked Sendable {
             k = min(k, plan.length)
             // A drafter that must first catch up (a draft model's prompt) drafts only when that pays;
             // a composed drafter asks the same of each of its steps.
-            let (remaining, generated, length) = (maxNewTokens, context.count - promptLength, k)
-            let pays = { (n: Int) in costModel.catchUpPays(tokens: n, remaining: remaining, generated: generated, length: length) }
+            let pays = catchUpGate(costModel, length: k, maxNewTokens: maxNewTokens)
             drafter.setCatchUpGate(pays)
             if k > 0, !pays(drafter.catchUpTokens(context: context)) {
                 k = 0
@@ -197,13 +195,12 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         }
         var draft = sanitized(proposed, limit: proposed.parents == nil ? k : min(room, proposed.tokens.count))
         let draftSeconds = seconds(draftStart, clock.now)
-        if let plans, k > 0, proposed.tokens.isEmpty, gateRefusals.count > 0 || plans.contains(where: { $0.length == 0 }) {
+        if let plans, k > 0, proposed.tokens.isEmpty, refusals.count > 0 || plans.contains(where: { $0.length == 0 }) {
             stats.speculationOff += 1
         }
         if let costModel, draft.isTree, let scores = draft.scores {
             // Verify the best prefix of the nodes by score (parents before children), as the proposing
             // source's cost model sizes it.
-            let models = plans == nil ? [costModel] : sourceModels(costModel)
             let sizer = drafter.lastSource.flatMap { $0 < models.count ? models[$0] : nil } ?? costModel
             let order = scoreOrder(draft, scores)
             let n = sizer.treeSize(scores: scores, order: order, draftSeconds: draftSeconds)
@@ -262,7 +259,6 @@ public final class SpeculativeDecoder: @unchecked Sendable {
             if let plans {
                 // The proposing source learns from the round; the others see nothing (one that planned no
                 // draft comes back through its probes).
-                let models = sourceModels(costModel)
                 let source = draft.tokens.isEmpty ? nil : drafter.lastSource
                 if let source, source < models.count {
                     if plans[source].probe { stats.probes += 1 }
@@ -278,6 +274,13 @@ public final class SpeculativeDecoder: @unchecked Sendable {
         }
         previousRoundDrafted = k > 0
         return committed
+    }
+
+    /// Whether a catch-up of n tokens pays for `model`'s source this round, drafting `length` tokens
+    /// with `maxNewTokens` left (``CostModel/catchUpPays(tokens:remaining:generated:length:)``).
+    private func catchUpGate(_ model: CostModel, length: Int, maxNewTokens: Int) -> (Int) -> Bool {
+        let generated = context.count - promptLength
+        return { n in model.catchUpPays(tokens: n, remaining: maxNewTokens, generated: generated, length: length) }
     }
 
     /// One cost model per draft source: `costModel` for the first, siblings with its settings for the

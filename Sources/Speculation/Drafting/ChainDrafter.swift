@@ -108,9 +108,8 @@ public final class ChainDrafter: Drafter {
                 stats[i].skipped += 1
                 continue
             }
-            let n = min(length, plans?[i].length ?? length)
-            let gate = plans.map { $0[i].catchUpGate } ?? catchUpGate
-            if n <= 0 || !step.catchUpAllowed(by: gate, context: context) { continue }
+            let n = step.allowedLength(length, plan: plans?[i], gate: catchUpGate, context: context)
+            if n == 0 { continue }
             let proposal = try ask(step, n)
             if !proposal.tokens.isEmpty {
                 lastSource = i

@@ -208,12 +208,16 @@ extension Drafter {
     public var lastSource: Int? { 0 }
     public func setSourcePlans(_ plans: [SourcePlan]?) {}
 
-    /// Whether this drafter, as a step of a composed drafter, may draft under `gate` (see
-    /// ``setCatchUpGate(_:)``): it needs no catch-up, there is no gate, or the gate allows its catch-up.
-    func catchUpAllowed(by gate: ((Int) -> Bool)?, context: [Int32]) -> Bool {
-        guard let gate else { return true }
-        let n = catchUpTokens(context: context)
-        return n == 0 || gate(n)
+    /// The most tokens this drafter may draft as one source of a composed drafter in a round of
+    /// `length` tokens: its `plan`'s length (the round's without a plan), or 0 when a catch-up gate (the
+    /// plan's, else the common `gate` of ``setCatchUpGate(_:)``) refuses its catch-up. A drafter that
+    /// needs no catch-up is never refused.
+    func allowedLength(_ length: Int, plan: SourcePlan?, gate: ((Int) -> Bool)?, context: [Int32]) -> Int {
+        let n = min(length, plan?.length ?? length)
+        guard n > 0 else { return 0 }
+        guard let gate = plan.map({ $0.catchUpGate }) ?? gate else { return n }
+        let catchUp = catchUpTokens(context: context)
+        return catchUp == 0 || gate(catchUp) ? n : 0
     }
 }
 

@@ -46,9 +46,8 @@ public final class HybridDrafter: Drafter {
                 return proposal
             }
         }
-        let fallbackLength = min(maxTokens, plans?[1].length ?? maxTokens)
-        let gate = plans.map { $0[1].catchUpGate } ?? catchUpGate
-        if fallbackLength <= 0 || !fallback.catchUpAllowed(by: gate, context: context) { return .empty }
+        let fallbackLength = fallback.allowedLength(maxTokens, plan: plans?[1], gate: catchUpGate, context: context)
+        if fallbackLength == 0 { return .empty }
         let proposal = try fallback.draft(context: context, maxTokens: fallbackLength, sampling: sampling)
         if !proposal.tokens.isEmpty {
             fallbackDrafts += 1
